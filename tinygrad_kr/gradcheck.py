@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .autograd import grad, no_grad
+from .autograd import grad
 from .tensor import Tensor, as_tensor
 
 
@@ -30,25 +30,25 @@ def numerical_grad(
     """Central-difference gradient of sum(fn(*inputs) * grad_output) for every input.
 
     grad_output defaults to ones (the gradient of the sum of the output). Inputs are
-    perturbed in place one element at a time and restored; fn runs under no_grad.
+    perturbed in place one element at a time and restored. fn runs in the caller's grad mode,
+    so functions that take gradients themselves (tg.grad inside fn) can be checked.
     """
     inputs = _as_list(inputs)
     result = []
-    with no_grad():
-        for x in inputs:
-            g = np.zeros(x.shape, dtype=np.float64)
-            flat = x.data.reshape(-1)  # a view: writes go to x.data
-            if not np.shares_memory(flat, x.data):
-                raise ValueError("numerical_grad: inputs must be contiguous arrays")
-            for i in range(flat.size):
-                orig = flat[i]
-                flat[i] = orig + eps
-                f_plus = _scalar(fn, inputs, grad_output)
-                flat[i] = orig - eps
-                f_minus = _scalar(fn, inputs, grad_output)
-                flat[i] = orig
-                g.reshape(-1)[i] = (f_plus - f_minus) / (2 * eps)
-            result.append(g)
+    for x in inputs:
+        g = np.zeros(x.shape, dtype=np.float64)
+        flat = x.data.reshape(-1)  # a view: writes go to x.data
+        if not np.shares_memory(flat, x.data):
+            raise ValueError("numerical_grad: inputs must be contiguous arrays")
+        for i in range(flat.size):
+            orig = flat[i]
+            flat[i] = orig + eps
+            f_plus = _scalar(fn, inputs, grad_output)
+            flat[i] = orig - eps
+            f_minus = _scalar(fn, inputs, grad_output)
+            flat[i] = orig
+            g.reshape(-1)[i] = (f_plus - f_minus) / (2 * eps)
+        result.append(g)
     return result
 
 

@@ -30,8 +30,8 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
     elif isinstance(data, np.generic):
         arr = np.asarray(data)
     else:
-        arr = np.asarray(data)
-        if arr.dtype == np.float64:
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and arr.dtype == np.float64:
             arr = arr.astype(np.float32)
     if arr.dtype.kind not in "biufc":
         raise TypeError(
