@@ -31,6 +31,7 @@ import numpy as np
 class _Mode(threading.local):
     enabled = True
     anomaly = False
+    module = None  # the innermost nn.Module whose forward is running (set by Module.__call__)
 
 
 _mode = _Mode()
@@ -143,6 +144,7 @@ class Function:
     out_hooks: list | None = None
     retain_ref: Any = None
     versions: tuple | None = None  # None: every input was at version 0
+    module: Any = None  # the nn.Module whose forward created this node (for the graph renderer)
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any):
@@ -191,6 +193,8 @@ class Function:
                     break
             out.requires_grad = True
             out.grad_fn = self
+            if mode.module is not None:
+                self.module = mode.module
             if self.save_output:
                 self._out_ref = weakref.ref(out)
             if mode.anomaly:
