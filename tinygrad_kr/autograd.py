@@ -160,7 +160,10 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} has no backward")
 
     def __call__(self, *inputs):
-        y = self.forward(*[t.data for t in inputs])
+        try:
+            y = self.forward(*[t.data for t in inputs])
+        except (ValueError, TypeError, IndexError) as e:
+            raise _named_error(self, inputs, e) from None
         if type(y) is not np.ndarray:
             y = np.asarray(y)
         out = _new_tensor(y)
@@ -244,6 +247,20 @@ class Function:
 
 
 _new_tensor: Callable[[np.ndarray], Any]  # set by tensor.py (avoids an import cycle)
+
+
+def _named_error(node: Function, inputs: tuple, e: Exception) -> Exception:
+    """The same error, its message led by the op's name and the input shapes."""
+    name = type(node).__name__
+    msg = str(e)
+    if msg.startswith(name + ":"):
+        return e
+    shapes = " and ".join(str(t.data.shape) for t in inputs)
+    if "broadcast" in msg:
+        msg = f"{name}: shapes {shapes} cannot be broadcast together"
+    else:
+        msg = f"{name}: {msg} (input shapes {shapes})"
+    return type(e)(msg)
 
 
 # --------------------------------------------------------------------------------------------
