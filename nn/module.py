@@ -6,6 +6,9 @@ trained, like BatchNorm's running statistics). Everything users call follows PyT
 `parameters()`, `named_parameters()`, `train()`/`eval()`, `state_dict()`/`load_state_dict()`,
 forward hooks, and a nested `repr`.
 
+`Module.__call__` sets the engine's thread-local "current module" while forward runs, so every
+op node records the innermost module that created it (the graph renderer groups by it).
+
 Registered values are also kept in the instance `__dict__`, so `self.weight` in a forward
 pass is a plain attribute lookup (no `__getattr__` fallback on the hot path).
 """
@@ -13,14 +16,13 @@ pass is a plain attribute lookup (no `__getattr__` fallback on the hot path).
 from __future__ import annotations
 
 import difflib
-import threading
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_kr.autograd import no_grad
+from tinygrad_kr.autograd import _mode, no_grad
 from tinygrad_kr.tensor import Tensor
 
 
@@ -36,28 +38,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-# --------------------------------------------------------------------------------------------
-# Module scope: which modules' forward is running (read by the graph renderer)
-# --------------------------------------------------------------------------------------------
-
-
-class _Scope(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[Module] = []
-
-
-_scope = _Scope()
-
-
-def module_stack() -> list["Module"]:
-    """The modules whose forward is running in this thread, outermost first.
-
-    `Module.__call__` pushes the module before forward and pops it after, so code that
-    creates op nodes (or a graph renderer) can group ops by `module_stack()[-1]`.
-    """
-    return _scope.stack
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,12 +244,14 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        stack = _scope.stack
-        stack.append(self)
+        # The engine tags each op node with the innermost running module (graph clusters).
+        mode = _mode
+        outer = mode.module
+        mode.module = self
         try:
             out = self.forward(*args, **kwargs)
         finally:
-            stack.pop()
+            mode.module = outer
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
                 r = hook(self, args, out)
