@@ -1,0 +1,102 @@
+"""tinygrad_kr: our engine and its nn package, used the way the README shows users.
+
+Only the Problem attributes shared with the team's anchors harness are used, so
+benchmarks/kr_anchor.py can register these factories there unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from . import run
+from .run import Runner, Unavailable, register
+
+
+def _engine():
+    try:
+        import tinygrad_kr
+    except ImportError as e:
+        raise Unavailable(f"tinygrad_kr not importable ({e})") from None
+    return tinygrad_kr
+
+
+def _nn():
+    _engine()
+    try:
+        import nn
+        from nn import functional as F
+    except ImportError as e:
+        raise Unavailable(f"nn not importable ({e})") from None
+    return nn, F
+
+
+def _classifier(p, build):
+    """Training step of the model from build(nn) -> (model, layers holding weights), loaded
+    with p's weights in order, with cross-entropy and SGD."""
+    nn, F = _nn()
+    Tensor = _engine().Tensor
+    model, layers = build(nn)
+    weights = iter(p.params())
+    for layer in layers:
+        layer.weight.data[...] = next(weights)
+        layer.bias.data[...] = next(weights)
+    opt = nn.optim.SGD(model.parameters(), lr=p.lr)
+    batches = itertools.cycle([(Tensor(x), Tensor(y)) for x, y in zip(p.X, p.Y)])
+
+    def step():
+        x, y = next(batches)
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return float(loss.data)
+    params = list(model.parameters())
+    return Runner(step, check=lambda: {"grad_dtypes": ",".join(sorted(
+        {str(q.grad.data.dtype) for q in params if q.grad is not None}))})
+
+
+@register("tinygrad_kr", "mlp_step")
+def mlp(p):
+    def build(nn):
+        layers = [nn.Linear(784, 256), nn.Linear(256, 10)]
+        return nn.Sequential(layers[0], nn.ReLU(), layers[1]), layers
+    return _classifier(p, build)
+
+
+@register("tinygrad_kr", "cnn_step")
+def cnn(p):
+    def build(nn):
+        layers = [nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1),
+                  nn.Linear(1568, 10)]
+        return nn.Sequential(layers[0], nn.ReLU(), nn.MaxPool2d(2),
+                             layers[1], nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), layers[2]), layers
+    return _classifier(p, build)
+
+
+@register("tinygrad_kr", "op_overhead")
+def op_chain(p):
+    x = _engine().Tensor(p.x0.copy(), requires_grad=True)
+
+    def step():
+        x.grad = None
+        s = run.op_chain(x, p.n_ops, p.c_mul, p.c_add, lambda v: v.tanh()).sum()
+        s.backward()
+        return float(s.data)
+    return Runner(step, check=lambda: {"grad_sum": float(x.grad.data.sum(dtype=np.float64)),
+                                       "grad_dtypes": str(x.grad.data.dtype)})
+
+
+@register("tinygrad_kr", "big_matmul")
+def matmul(p):
+    A, B = (_engine().Tensor(a, requires_grad=True) for a in p.params())
+
+    def step():
+        A.grad = B.grad = None
+        s = (A @ B).sum()
+        s.backward()
+        return float(s.data)
+    return Runner(step, check=lambda: {"dA_sum": float(A.grad.data.sum(dtype=np.float64)),
+                                       "dB_sum": float(B.grad.data.sum(dtype=np.float64))})
