@@ -9,6 +9,7 @@
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
+from .serialize import CheckpointError, load, save
 from .tensor import (
     Tensor,
     arange,
@@ -31,5 +32,5 @@ __all__ = [
     "Tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
-    "arange", "eye", "randn", "rand",
+    "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
 ]
