@@ -1,0 +1,140 @@
+"""Fused loss nodes: numerically stable in forward, with simple exact gradients.
+
+Each is one node where composing engine ops would be slower or unstable at the edges:
+  SoftmaxCrossEntropy         log_softmax + negative log-likelihood (+ reduction)
+  BinaryCrossEntropy          -(t log x + (1 - t) log(1 - x)), logs clamped at -100
+  BinaryCrossEntropyWithLogits  the same on logits, without overflow for any x
+
+Arguments are validated by the public functions in `nn.functional`, where the user's call
+enters; the nodes assume valid shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from ..tensor import _new
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class SoftmaxCrossEntropy(Function):
+    """Cross-entropy of logits against class indices or class probabilities, reduced.
+
+    x: (N, C, *d) logits (float). t: (N, *d) integer class indices (entries equal to
+    `ignore_index` contribute nothing), or (N, C, *d) probabilities of x's dtype.
+    Output: () for reduction 'mean'/'sum', (N, *d) for 'none'. 'mean' divides by the number
+    of non-ignored targets (index targets) or by N * prod(d) (probability targets).
+
+    Gradient: (softmax(x) * sum_c(t) - t) * g, i.e. (softmax - onehot) / N for a batch mean;
+    for probability targets also d/dt = -log_softmax(x) * g.
+    """
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100):
+        self.reduction, self.ignore_index = reduction, ignore_index
+
+    def forward(self, x, t):
+        z = x - np.max(x, axis=1, keepdims=True)
+        e = np.exp(z)
+        s = np.sum(e, axis=1, keepdims=True)
+        e /= s
+        self.p = e  # softmax, kept for the first-order backward
+        self.hard = t.dtype.kind in "iu"
+        if self.hard:
+            valid = t != self.ignore_index
+            self.valid = None if valid.all() else valid
+            tc = t if self.valid is None else np.where(valid, t, 0)
+            self.t_idx = np.expand_dims(tc, 1)
+            z_t = np.take_along_axis(z, self.t_idx, axis=1)
+            loss = (np.log(s) - z_t)[:, 0]
+            if self.valid is not None:
+                loss *= valid
+            self.count = int(valid.sum()) if self.valid is not None else t.size
+        else:
+            self.logp = z - np.log(s)
+            loss = -np.sum(t * self.logp, axis=1)
+            self.count = loss.size
+        if self.reduction == "none":
+            return loss
+        total = np.sum(loss)
+        if self.reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as PyTorch
+            return total / x.dtype.type(self.count)
+
+    def _scale(self, gy):
+        """The upstream gradient, shaped to broadcast against (N, C, *d)."""
+        if self.reduction == "none":
+            return gy.expand_dims(1)
+        if self.reduction == "mean":
+            return gy / max(self.count, 1)  # all ignored: the masked gradient is 0, not nan
+        return gy
+
+    def backward(self, gy):
+        x, t = self.inputs
+        g = self._scale(gy)
+        # Under create_graph the softmax is recomputed from x in the graph (higher order);
+        # otherwise the array saved by forward is reused.
+        create = is_grad_enabled()
+        p = x.softmax(axis=1) if create else _new(self.p)
+        gx = gt = None
+        if self.hard:
+            if self.needs_grad(0):
+                onehot = np.zeros_like(self.p)
+                np.put_along_axis(onehot, self.t_idx, 1, axis=1)
+                if self.valid is not None:
+                    onehot *= np.expand_dims(self.valid, 1)
+                    p = p * np.expand_dims(self.valid, 1).astype(self.p.dtype)
+                gx = (p - _new(onehot)) * g
+            return gx, None
+        if self.needs_grad(0):
+            gx = (p * t.sum(axis=1, keepdims=True) - t) * g
+        if self.needs_grad(1):
+            logp = x.log_softmax(axis=1) if create else _new(self.logp)
+            gt = -logp * g
+        return gx, gt
+
+
+class BinaryCrossEntropy(Function):
+    """Elementwise -(t * log(x) + (1 - t) * log(1 - x)) with each log clamped at -100.
+
+    x, t: the same shape, x in [0, 1]. The gradient for x is (x - t) / max(x (1 - x), 1e-12)
+    (finite at x = 0 and x = 1, like PyTorch); for t it is log(1 - x) - log(x) (clamped).
+    """
+
+    def forward(self, x, t):
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        self.log_x, self.log_1mx = log_x, log_1mx
+        return -(t * log_x + (1 - t) * log_1mx)
+
+    def backward(self, gy):
+        x, t = self.inputs
+        gx = gt = None
+        if self.needs_grad(0):
+            gx = gy * (x - t) / (x * (1 - x)).maximum(1e-12)
+        if self.needs_grad(1):
+            if is_grad_enabled():
+                gt = gy * ((1 - x).log().maximum(-100) - x.log().maximum(-100))
+            else:
+                gt = gy * _new(self.log_1mx - self.log_x)
+        return gx, gt
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Elementwise binary cross-entropy of sigmoid(x) against t, computed from the logits x.
+
+    Forward max(x, 0) - x * t + log(1 + exp(-|x|)) never overflows; the gradient for x is
+    sigmoid(x) - t, for t it is -x.
+    """
+
+    def forward(self, x, t):
+        return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, gy):
+        x, t = self.inputs
+        gx = gy * (x.sigmoid() - t) if self.needs_grad(0) else None
+        gt = gy * -x if self.needs_grad(1) else None
+        return gx, gt
