@@ -18,7 +18,6 @@ import heapq
 import os
 import sys
 import threading
-import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -145,6 +144,7 @@ class Function:
     retain_ref: Any = None
     versions: tuple | None = None  # None: every input was at version 0
     module: Any = None  # the nn.Module whose forward created this node (for the graph renderer)
+    output_version = 0  # set by Tensor when the output is changed in place (see save_output)
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any):
@@ -198,8 +198,6 @@ class Function:
             out.grad_fn = self
             if mode.module is not None:
                 self.module = mode.module
-            if self.save_output:
-                self._out_ref = weakref.ref(out)
             if mode.anomaly:
                 self.trace = _user_frame()
                 _check_finite(y, "forward output", self)
@@ -228,14 +226,12 @@ class Function:
                     f"was modified in place: it is at version {t._version}, the op saved "
                     f"version {saved}"
                 )
-        if self.save_output:
-            out = self._out_ref()
-            if out is not None and out._version != 0:
-                raise RuntimeError(
-                    f"{type(self).__name__}: its output (shape {out.shape}), needed for the "
-                    f"gradient, was modified in place: it is at version {out._version}, "
-                    f"the op saved version 0"
-                )
+        if self.output_version:
+            raise RuntimeError(
+                f"{type(self).__name__}: its output (shape {self.y.shape}), needed for the "
+                f"gradient, was modified in place: it is at version {self.output_version}, "
+                f"the op saved version 0"
+            )
 
     def _release(self) -> None:
         gen = self.generation

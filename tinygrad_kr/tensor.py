@@ -191,6 +191,9 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy)."""
         return self.data
@@ -319,6 +322,8 @@ class Tensor:
 
     def _inplace(self, other: Any, op: Callable, ufunc: np.ufunc, sym: str) -> "Tensor":
         other = as_tensor(other, self)
+        if self.grad_fn is not None and self.grad_fn.save_output:
+            self.grad_fn.output_version = self._version + 1  # its backward reads this array
         if _mode.enabled and (self.requires_grad or other.requires_grad):
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(
@@ -375,6 +380,8 @@ class Tensor:
         if _mode.enabled and (self.requires_grad or value.requires_grad):
             self._inplace(value, lambda x, v: S.SetItem(index)(x, v), None, "[]=")
             return
+        if self.grad_fn is not None and self.grad_fn.save_output:
+            self.grad_fn.output_version = self._version + 1
         self.data[index] = value.data
         self._version += 1
 
