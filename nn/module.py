@@ -114,10 +114,10 @@ class Module:
             return
         modules, buffers = d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._unregister(name)
+            self._unregister(name, keep="_parameters")  # a re-assigned name keeps its place
             params[name] = value
         elif isinstance(value, Module):
-            self._unregister(name)
+            self._unregister(name, keep="_modules")
             modules[name] = value
             value._adopt(self, name)
         elif name in params:
@@ -154,10 +154,11 @@ class Module:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}{hint}")
 
-    def _unregister(self, name: str) -> None:
+    def _unregister(self, name: str, keep: str = "") -> None:
         d = self.__dict__
         for key in ("_parameters", "_modules", "_buffers"):
-            d[key].pop(name, None)
+            if key != keep:
+                d[key].pop(name, None)
         d["_non_persistent"].discard(name)
 
     def _adopt(self, parent: "Module", name: str) -> None:
