@@ -50,4 +50,5 @@ class Linear(Module):
         return linear_checked(x, self.weight, self.bias, self._label())
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"

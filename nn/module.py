@@ -205,7 +205,9 @@ class Module:
         """Register a sub-module under `name` (same as `setattr(self, name, module)`)."""
         _check_name("module", name)
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{self._label()}: add_module({name!r}) needs a Module, got {type(module).__name__}")
+            raise TypeError(
+                f"{self._label()}: add_module({name!r}) needs a Module, got {type(module).__name__}"
+            )
         if module is None:
             self._unregister(name)
             self._modules[name] = None

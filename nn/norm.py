@@ -33,7 +33,9 @@ class _BatchNorm(Module):
     ):
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
+            raise ValueError(
+                f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}"
+            )
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

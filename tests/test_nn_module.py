@@ -129,9 +129,9 @@ def test_assigning_before_init_and_unknown_attribute_errors():
         Forgot()
     m = MLP()
     with pytest.raises(AttributeError, match="'MLP' object has no attribute 'fc3'"):
-        m.fc3
+        _ = m.fc3
     with pytest.raises(AttributeError, match="did you mean 'fc1'"):
-        m.fc_1
+        _ = m.fc_1
 
 
 def test_qualified_names_in_layer_errors():
