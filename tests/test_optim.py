@@ -399,13 +399,6 @@ def test_load_state_dict_casts_to_param_dtype():
     assert opt32.state[w32]["momentum_buffer"].dtype == np.float32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="tg.save accepts only str dict keys, but an optimizer state dict keys its state by int "
-    "parameter index (PyTorch's layout); reported to the lead. Remove this mark once tg.save "
-    "stores int keys (strict: the test then reports XPASS as a failure).",
-)
 def test_state_dict_through_tg_save(tmp_path):
     pytest.importorskip("tinygrad_kr.serialize")
     X, Y, init = _problem(seed=4)

@@ -206,9 +206,16 @@ def test_unsupported_values_name_their_key_path(tmp_path, obj, where):
     assert os.listdir(tmp_path) == []
 
 
-def test_non_str_keys_and_cycles_are_refused(tmp_path):
-    with pytest.raises(TypeError, match=r"keys must be str, got int 3 in 'model'"):
-        save({"model": {3: np.zeros(1)}}, tmp_path / "x.npz")
+def test_int_keys_round_trip_other_keys_and_cycles_are_refused(tmp_path):
+    save({"state": {0: {"step": 3}, 1: np.ones(2)}, "7": "str"}, tmp_path / "ok.npz")
+    back = load(tmp_path / "ok.npz")
+    assert back["state"][0] == {"step": 3} and back["7"] == "str"
+    assert list(back["state"]) == [0, 1] and back["state"][1].tolist() == [1.0, 1.0]
+    os.remove(tmp_path / "ok.npz")
+    with pytest.raises(TypeError, match=r"keys must be str or int, got float 3.5 in 'model'"):
+        save({"model": {3.5: np.zeros(1)}}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match=r"both as int and as str"):
+        save({"m": {3: 1, "3": 2}}, tmp_path / "x.npz")
     loop = {"a": []}
     loop["a"].append(loop)
     with pytest.raises(TypeError, match=r"'a\[0\]' contains itself"):

@@ -1,6 +1,6 @@
 """Checkpoints: `save(obj, path)` and `load(path)`, one `.npz` (zip) file and no pickle.
 
-What can be saved: nested dicts with str keys, lists and tuples, whose leaves are numpy arrays,
+What can be saved: nested dicts with str or int keys, lists and tuples, whose leaves are numpy arrays,
 numpy scalars, Tensors (anything with an ndarray `.data` and a `.grad`; saved as `.data`) and
 Python None / bool / int / float / str. For example
 `{"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 3}`.
@@ -15,7 +15,7 @@ File layout (version 1): a zip without compression, readable by `np.load`:
                    {"format": "tinygrad_kr.checkpoint", "version": 1, "root": <node>}
     arrays/<i>.npy one npy entry per distinct array
 A node is a JSON null/bool/number/string (a plain value), a JSON list (a Python list), or an
-object: {"type": "dict", "items": {key: node}}, {"type": "tuple", "items": [node]}, or
+object: {"type": "dict", "items": {key: node}, "int_keys": [keys that were ints]}, {"type": "tuple", "items": [node]}, or
 {"type": "array" | "scalar", "entry": name, "dtype": dtype.str, "shape": [...]}.
 """
 
@@ -130,21 +130,29 @@ class _Writer:
                 self.open_containers.discard(id(x))
         raise TypeError(
             f"save: cannot save {_name(where)} of type {type(x).__module__}.{type(x).__qualname__}; "
-            "supported: dict (str keys), list, tuple, numpy array/scalar, Tensor, None, bool, int, "
+            "supported: dict (str or int keys), list, tuple, numpy array/scalar, Tensor, None, bool, int, "
             "float, str"
         )
 
     def container(self, x: dict | list | tuple, where: str) -> Any:
         if isinstance(x, dict):
-            items = {}
+            items, int_keys = {}, []
             for key, value in x.items():
-                if not isinstance(key, str):
+                if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+                    key = str(int(key))  # optimizer state is keyed by parameter index
+                    int_keys.append(key)
+                elif not isinstance(key, str):
                     raise TypeError(
-                        f"save: dict keys must be str, got {type(key).__name__} {key!r:.40} "
+                        f"save: dict keys must be str or int, got {type(key).__name__} {key!r:.40} "
                         f"in {_name(where)}"
                     )
+                if key in items:
+                    raise TypeError(f"save: key {key!r} appears both as int and as str in {_name(where)}")
                 items[key] = self.encode(value, f"{where}.{key}" if where else key)
-            return {"type": "dict", "items": items}
+            node = {"type": "dict", "items": items}
+            if int_keys:
+                node["int_keys"] = int_keys
+            return node
         items = [self.encode(value, f"{where}[{i}]") for i, value in enumerate(x)]
         return items if isinstance(x, list) else {"type": "tuple", "items": items}
 
@@ -241,7 +249,8 @@ class _Reader:
             return [self.decode(n) for n in node]
         kind = node.get("type") if isinstance(node, dict) else None
         if kind == "dict":
-            return {key: self.decode(n) for key, n in node["items"].items()}
+            ints = set(node.get("int_keys", ()))
+            return {int(k) if k in ints else k: self.decode(n) for k, n in node["items"].items()}
         if kind == "tuple":
             return tuple(self.decode(n) for n in node["items"])
         if kind == "array":
