@@ -1,0 +1,241 @@
+"""2-D convolution: `conv2d`, the `Conv2d` layer, and the im2col/col2im pair it is made of.
+
+A convolution is a matrix product once the input is unrolled: `im2col` copies every
+receptive field of x into one column of a matrix, and then
+
+    y = weight.reshape(OC, C*KH*KW) @ im2col(x)      (OC, N*OH*OW) -> (N, OC, OH, OW)
+
+`col2im` is the adjoint (the backward) of `im2col`: it adds every column entry back to the
+pixel it came from. The engine's Conv2d node does exactly this with one matrix product per
+pass (see tinygrad_kr/ops/conv.py).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from tinygrad_kr.ops import conv as _conv
+from tinygrad_kr.ops.conv import Geometry
+from tinygrad_kr.tensor import Tensor, as_tensor
+
+from . import init
+from .module import Module, Parameter
+
+IntOrPair = int | Sequence[int]
+
+
+def _pair(v: Any, name: str, who: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints (each >= minimum) as a pair."""
+    items = (v, v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+    try:
+        a, b = items
+    except (TypeError, ValueError):
+        raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {v!r}") from None
+    for n in (a, b):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {v!r}")
+        if n < minimum:
+            raise ValueError(f"{who}: {name} must be >= {minimum}, got {v!r}")
+    return int(a), int(b)
+
+
+def make_geometry(kernel_size, stride, padding, dilation, who: str) -> Geometry:
+    """Check and normalize window hyper-parameters (ints or pairs) into a Geometry."""
+    return Geometry(
+        _pair(kernel_size, "kernel_size", who, 1),
+        _pair(stride, "stride", who, 1),
+        _pair(padding, "padding", who, 0),
+        _pair(dilation, "dilation", who, 1),
+    )
+
+
+def check_input(x: Any, who: str, what: str = "input") -> Tensor:
+    """x as a floating point Tensor of shape (N, C, H, W), or a clear error naming `who`."""
+    x = x if isinstance(x, Tensor) else as_tensor(x)
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{who}: {what} must be a floating point tensor, got dtype {x.dtype} (shape {x.shape}); "
+            "convert it with .astype(np.float32)"
+        )
+    if x.data.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}")
+    return x
+
+
+def check_windows(shape: tuple, g: Geometry, who: str) -> tuple[int, int]:
+    """(OH, OW) for an (N, C, H, W) input, or an error when the window does not fit."""
+    oh, ow = g.out_hw(shape[2], shape[3])
+    if oh < 1 or ow < 1:
+        span = tuple(d * (k - 1) + 1 for k, d in zip(g.kernel, g.dilation))
+        padded = (shape[2] + 2 * g.padding[0], shape[3] + 2 * g.padding[1])
+        raise ValueError(
+            f"{who}: the kernel {g.kernel} with dilation {g.dilation} spans {span[0]}x{span[1]} "
+            f"pixels, more than the padded input {padded[0]}x{padded[1]} (input shape {shape}, "
+            f"padding {g.padding})"
+        )
+    return oh, ow
+
+
+def conv2d_checked(x: Any, weight: Tensor, bias: Tensor | None, g: Geometry, who: str) -> Tensor:
+    """The convolution after checking shapes and dtypes against the weight (`who` names the
+    caller in errors)."""
+    x = check_input(x, who)
+    w = weight.data
+    oc, c = w.shape[:2]
+    if x.data.shape[1] != c:
+        raise ValueError(f"{who}: expected input (N, {c}, H, W), got {x.shape}")
+    if x.data.dtype != w.dtype:
+        raise TypeError(
+            f"{who}: input dtype {x.dtype} differs from the weight dtype {w.dtype} (input shape "
+            f"{x.shape}); convert the input with .astype(np.{w.dtype})"
+        )
+    check_windows(x.data.shape, g, who)
+    if bias is None:
+        return _conv.Conv2d(g)(x, weight)
+    return _conv.Conv2d(g)(x, weight, bias)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """2-D cross-correlation, like torch.nn.functional.conv2d (groups=1).
+
+    x: (N, C, H, W), weight: (OC, C, KH, KW), bias: (OC,) or None. stride, padding (zeros,
+    both sides) and dilation: int or (height, width) pair. Output (N, OC, OH, OW) with
+    OH = floor((H + 2*ph - dh*(KH - 1) - 1) / sh) + 1 (OW likewise).
+    """
+    weight = check_input(weight, "conv2d", "weight")
+    g = make_geometry(weight.shape[2:], stride, padding, dilation, "conv2d")
+    if bias is not None:
+        bias = as_tensor(bias, weight)
+        if bias.shape != weight.shape[:1]:
+            raise ValueError(
+                f"conv2d: bias must have shape ({weight.shape[0]},) for weight shape {weight.shape}, "
+                f"got {bias.shape}"
+            )
+        if bias.dtype != weight.dtype:
+            raise TypeError(f"conv2d: bias dtype {bias.dtype} differs from the weight dtype {weight.dtype}")
+    return conv2d_checked(x, weight, bias, g, "conv2d")
+
+
+def im2col(
+    x: Any,
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """Unroll the receptive fields of x into the columns of a matrix (differentiable).
+
+    x: (N, C, H, W) -> col: (C*KH*KW, N*OH*OW), where
+
+        col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+
+    and xpad is x zero-padded by `padding` on each side. Rows run over (channel, kernel
+    row, kernel column), matching `weight.reshape(OC, C*KH*KW)`; columns run over (image,
+    output row, output column). So a convolution is `weight.reshape(OC, -1) @ col`, reshaped
+    to (OC, N, OH, OW) and transposed to (N, OC, OH, OW).
+    """
+    g = make_geometry(kernel_size, stride, padding, dilation, "im2col")
+    x = check_input(x, "im2col")
+    check_windows(x.data.shape, g, "im2col")
+    return _conv.Im2col(g)(x)
+
+
+def col2im(
+    col: Any,
+    input_shape: Sequence[int],
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """Fold a (C*KH*KW, N*OH*OW) matrix (the layout of `im2col`) back into (N, C, H, W).
+
+    Each entry is added to the pixel `im2col` copied it from, so overlapping windows sum:
+    col2im(im2col(x)) == x * (the number of windows that contain each pixel). It is the
+    adjoint of im2col (<im2col(x), c> == <x, col2im(c)>), hence im2col's gradient.
+    """
+    g = make_geometry(kernel_size, stride, padding, dilation, "col2im")
+    try:
+        shape = tuple(int(n) for n in input_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"col2im: input_shape must be (N, C, H, W), got {input_shape!r}") from None
+    if len(shape) != 4 or min(shape) < 1:
+        raise ValueError(f"col2im: input_shape must be 4 positive ints (N, C, H, W), got {input_shape!r}")
+    oh, ow = check_windows(shape, g, "col2im")
+    col = as_tensor(col)
+    n, c = shape[:2]
+    want = (c * g.kernel[0] * g.kernel[1], n * oh * ow)
+    if col.shape != want:
+        raise ValueError(
+            f"col2im: for input_shape {shape} and kernel {g.kernel} the columns must have shape "
+            f"{want} (C*KH*KW, N*OH*OW), got {col.shape}"
+        )
+    if col.data.dtype.kind != "f":
+        raise TypeError(f"col2im: col must be a floating point tensor, got dtype {col.dtype}")
+    return _conv.Col2im(shape, g)(col)
+
+
+class Conv2d(Module):
+    """2-D convolution layer, like torch.nn.Conv2d (groups=1, zero padding).
+
+    x: (N, in_channels, H, W) -> (N, out_channels, OH, OW). weight: (out_channels,
+    in_channels, KH, KW), bias: (out_channels,). Initialized like PyTorch: weight ~
+    kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)) and bias ~ the same,
+    with fan_in = in_channels*KH*KW, so weights are exchangeable with torch via state_dict.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair,
+        stride: IntOrPair = 1,
+        padding: IntOrPair = 0,
+        dilation: IntOrPair = 1,
+        bias: bool = True,
+        dtype=np.float32,
+    ):
+        super().__init__()
+        for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {n!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self._g = make_geometry(kernel_size, stride, padding, dilation, "Conv2d")
+        self.kernel_size, self.stride, self.padding, self.dilation = self._g
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw the weights from PyTorch's default distribution (project generator)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""
+        return conv2d_checked(x, self.weight, self.bias, self._g, self._label())
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s

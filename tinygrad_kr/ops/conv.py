@@ -1,0 +1,437 @@
+"""Convolution and pooling nodes on NCHW tensors, built on one idea: a window offset is a view.
+
+For a kernel offset (i, j), the input pixels that this offset touches, over all output
+positions, form one strided view of the padded input: rows i*dh, i*dh + sh, ..., columns
+j*dw, j*dw + sw, ... (`Geometry.offsets`). So
+
+  im2col    = KH*KW block copies of those views into a matrix (then a convolution is ONE
+              matrix product),
+  col2im    = KH*KW shifted `+=` of the matrix blocks back into an image (never np.add.at),
+  pooling   = a running max / sum over the KH*KW views, and its gradient KH*KW strided writes.
+
+Layout: numpy ufuncs keep the memory order of their inputs, so the convolution produces its
+output as a contiguous (OC, N, OH, OW) array and returns the (N, OC, OH, OW) transposed view.
+ReLU and pooling then keep that channel-major memory, the next im2col reads it without a
+transpose copy, and the gradients flowing back arrive channel-major too, so the gradient
+matrix (OC, N*OH*OW) of the next convolution is a free reshape. Nothing here depends on the
+layout for correctness: any strides work, the channel-major ones are just the fast ones.
+
+Arguments are validated where the user's call enters (`nn.conv`, `nn.pooling`); the nodes
+assume a valid `Geometry` and 4-D float inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from ..tensor import _new
+
+Pair = tuple[int, int]
+
+
+class Geometry(NamedTuple):
+    """Kernel size, stride, padding and dilation of a 2-D window, each as (height, width)."""
+
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+
+    def out_hw(self, h: int, w: int) -> Pair:
+        """Output height and width for an (h, w) input (PyTorch's floor formula; may be <= 0)."""
+        return (
+            (h + 2 * self.padding[0] - self.dilation[0] * (self.kernel[0] - 1) - 1) // self.stride[0] + 1,
+            (w + 2 * self.padding[1] - self.dilation[1] * (self.kernel[1] - 1) - 1) // self.stride[1] + 1,
+        )
+
+    def offsets(self, oh: int, ow: int) -> Iterator[tuple[int, int, slice, slice]]:
+        """(i, j, rows, cols) per kernel offset in window order (row-major over the kernel).
+
+        xp[..., rows, cols] of the padded input xp is the (oh, ow) grid of the pixels that
+        offset (i, j) touches.
+        """
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        for i in range(kh):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            for j in range(kw):
+                yield i, j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+
+    def tiles(self, hp: int, wp: int, oh: int, ow: int) -> bool:
+        """True when the (oh, ow) windows cover every pixel of the (hp, wp) padded input
+        exactly once: undilated windows as large as the stride, ending at the border."""
+        return all(
+            (k == 1 or d == 1) and k == s and s * o == size
+            for k, s, d, o, size in zip(self.kernel, self.stride, self.dilation, (oh, ow), (hp, wp))
+        )
+
+    @property
+    def overlapping(self) -> bool:
+        """True when neighbouring windows share pixels (stride smaller than the window span)."""
+        return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
+
+
+def _is_channel_major(x: np.ndarray) -> bool:
+    return x.strides[1] > x.strides[0]
+
+
+def _alloc(shape: tuple, dtype, channel_major: bool, zero: bool = True) -> np.ndarray:
+    """An (N, C, h, w) array; channel-major: a (C, N, h, w) buffer seen through its transpose."""
+    make = np.zeros if zero else np.empty
+    if channel_major:
+        n, c, h, w = shape
+        return make((c, n, h, w), dtype).transpose(1, 0, 2, 3)
+    return make(shape, dtype)
+
+
+def _alloc_like(x: np.ndarray, shape: tuple, dtype=None, zero: bool = True) -> np.ndarray:
+    """An (N, C, h, w) array in the memory order of the (N, C, H, W) array x."""
+    return _alloc(shape, x.dtype if dtype is None else dtype, _is_channel_major(x), zero)
+
+
+def _padded(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
+    """x: (N, C, H, W) padded with `value` on both sides of H and W, in x's memory order."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    xp = _alloc_like(x, (n, c, h + 2 * ph, w + 2 * pw), zero=value == 0)
+    if value != 0:
+        xp.fill(value)
+    xp[:, :, ph : ph + h, pw : pw + w] = x
+    return xp
+
+
+def _cropped(xp: np.ndarray, padding: Pair, h: int, w: int) -> np.ndarray:
+    ph, pw = padding
+    return xp[:, :, ph : ph + h, pw : pw + w] if ph or pw else xp
+
+
+# --------------------------------------------------------------------------------------------
+# im2col / col2im
+# --------------------------------------------------------------------------------------------
+
+
+def im2col_array(x: np.ndarray, g: Geometry) -> np.ndarray:
+    """x: (N, C, H, W) -> col: (C*KH*KW, N*OH*OW), a new C-contiguous array.
+
+    col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw],
+    where xpad is x zero-padded by (ph, pw) on each side.
+    """
+    n, c, h, w = x.shape
+    oh, ow = g.out_hw(h, w)
+    kh, kw = g.kernel
+    # channel-major source: copying (C, N, ...) blocks reads x in its (fast) memory order
+    xp = _padded(x, g.padding).transpose(1, 0, 2, 3)
+    col = np.empty((c, kh, kw, n, oh, ow), x.dtype)
+    for i, j, rows, cols in g.offsets(oh, ow):
+        col[:, i, j] = xp[:, :, rows, cols]
+    return col.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im_array(col: np.ndarray, x_shape: tuple, g: Geometry) -> np.ndarray:
+    """The adjoint of `im2col_array`: col (C*KH*KW, N*OH*OW) -> (N, C, H, W).
+
+    Every column entry is added back to the pixel it was copied from, so a pixel receives
+    the sum over all windows that contain it. The result is a channel-major view.
+    """
+    n, c, h, w = x_shape
+    oh, ow = g.out_hw(h, w)
+    (kh, kw), (ph, pw) = g.kernel, g.padding
+    blocks = col.reshape(c, kh, kw, n, oh, ow)
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), col.dtype)
+    for i, j, rows, cols in g.offsets(oh, ow):
+        xp[:, :, rows, cols] += blocks[:, i, j]
+    return _cropped(xp.transpose(1, 0, 2, 3), g.padding, h, w)
+
+
+class Im2col(Function):
+    """x: (N, C, H, W) -> (C*KH*KW, N*OH*OW) (layout in `im2col_array`). Backward: Col2im."""
+
+    saved_inputs = ()
+
+    def __init__(self, geometry: Geometry):
+        self.g = geometry
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return im2col_array(x, self.g)
+
+    def backward(self, gcol):
+        return Col2im(self.x_shape, self.g)(gcol)
+
+
+class Col2im(Function):
+    """col: (C*KH*KW, N*OH*OW) -> (N, C, H, W), the adjoint of Im2col. Backward: Im2col."""
+
+    saved_inputs = ()
+
+    def __init__(self, x_shape: tuple, geometry: Geometry):
+        self.x_shape, self.g = tuple(x_shape), geometry
+
+    def forward(self, col):
+        return col2im_array(col, self.x_shape, self.g)
+
+    def backward(self, gx):
+        return Im2col(self.g)(gx)
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution
+# --------------------------------------------------------------------------------------------
+
+
+class Conv2d(Function):
+    """y = conv(x, w) + b (cross-correlation, like PyTorch), im2col + ONE matrix product.
+
+    x: (N, C, H, W), w: (OC, C, KH, KW), b: (OC,) or absent. y: (N, OC, OH, OW), a view of
+    a channel-major (OC, N, OH, OW) array.
+
+    Backward, with gy as the matrix G = (OC, N*OH*OW) and col = im2col(x):
+      dw = (col @ G^T)^T   (this orientation: OpenBLAS threads the other one badly)
+      dx = col2im(w^T @ G),   db = G summed over its columns.
+    The forward's col is reused; under create_graph it is recomputed as Im2col(x) in the
+    graph, so every term is made of Tensor ops and higher derivatives work.
+    """
+
+    saved_inputs = (0, 1)
+
+    def __init__(self, geometry: Geometry):
+        self.g = geometry
+
+    def forward(self, x, w, b=None):
+        n, _, h, wd = x.shape
+        oc = w.shape[0]
+        oh, ow = self.g.out_hw(h, wd)
+        self.col = im2col_array(x, self.g)
+        y = w.reshape(oc, -1) @ self.col
+        if b is not None:
+            y += b[:, None]
+        return y.reshape(oc, n, oh, ow).transpose(1, 0, 2, 3)
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        oc = w.shape[0]
+        gm = gy.transpose(1, 0, 2, 3).reshape(oc, -1)  # free when gy is channel-major
+        gx = gw = gb = None
+        if self.needs_grad(0):
+            gx = Col2im(x.shape, self.g)(w.reshape(oc, -1).T @ gm)
+        if self.needs_grad(1):
+            col = Im2col(self.g)(x) if is_grad_enabled() else _new(self.col)
+            gw = (col @ gm.T).T.reshape(w.shape)
+        if len(self.inputs) > 2 and self.needs_grad(2):
+            gb = gm.sum(axis=1)
+        return gx, gw, gb
+
+
+# --------------------------------------------------------------------------------------------
+# Max pooling
+# --------------------------------------------------------------------------------------------
+
+
+class _MaxRoute:
+    """Where each window's maximum sits: `code[n, c, oh, ow]` = the index i*KW + j of the
+    winning offset (the first maximum in window order on ties, like PyTorch), plus what is
+    needed to move values between the (N, C, H, W) input and the (N, C, OH, OW) output."""
+
+    def __init__(self, code: np.ndarray, x: np.ndarray, g: Geometry):
+        self.code, self.g, self.x_shape = code, g, x.shape
+        self.channel_major = _is_channel_major(x)  # the gradient is made in x's memory order
+        self.oh, self.ow = code.shape[2:]
+
+    def scatter(self, gy: np.ndarray) -> np.ndarray:
+        """gy: (N, C, OH, OW) -> gx: (N, C, H, W), each gy entry sent to its window's max."""
+        n, c, h, w = self.x_shape
+        g, code = self.g, self.code
+        hp, wp = h + 2 * g.padding[0], w + 2 * g.padding[1]
+        offsets = enumerate(g.offsets(self.oh, self.ow))
+        if _is_channel_major(gy) != self.channel_major:  # mixed layouts make every pass slow
+            src, gy = gy, _alloc(gy.shape, gy.dtype, self.channel_major, zero=False)
+            gy[...] = src
+        if g.overlapping:
+            gxp = _alloc((n, c, hp, wp), gy.dtype, self.channel_major)
+            for k, (_, _, rows, cols) in offsets:
+                gxp[:, :, rows, cols] += gy * (code == k)
+        else:  # every pixel is in at most one window: plain writes, zeros only if some are in none
+            covered = g.tiles(hp, wp, self.oh, self.ow)
+            gxp = _alloc((n, c, hp, wp), gy.dtype, self.channel_major, zero=not covered)
+            for k, (_, _, rows, cols) in offsets:
+                np.multiply(gy, code == k, out=gxp[:, :, rows, cols])
+        return _cropped(gxp, g.padding, h, w)
+
+    def gather(self, gx: np.ndarray) -> np.ndarray:
+        """gx: (N, C, H, W) -> (N, C, OH, OW): the entry of gx at each window's max."""
+        gxp = _padded(gx, self.g.padding)
+        out = np.zeros(self.code.shape, gx.dtype)
+        for k, (_, _, rows, cols) in enumerate(self.g.offsets(self.oh, self.ow)):
+            out += gxp[:, :, rows, cols] * (self.code == k)
+        return out
+
+
+def _max_2x2(x: np.ndarray, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 windows with stride 2, no padding: three np.maximum of strided views, and the
+    first-max code from three comparisons (window a b / c d: top wins ties, then left).
+
+    The code is assembled with byte-wide boolean ops: np.where/np.copyto(where=) on the same
+    arrays cost several times more than the comparisons themselves.
+    """
+    a = x[:, :, 0 : 2 * oh : 2, 0 : 2 * ow : 2]
+    b = x[:, :, 0 : 2 * oh : 2, 1 : 2 * ow : 2]
+    c = x[:, :, 1 : 2 * oh : 2, 0 : 2 * ow : 2]
+    d = x[:, :, 1 : 2 * oh : 2, 1 : 2 * ow : 2]
+    top = np.maximum(a, b)
+    bottom = np.maximum(c, d)
+    low = bottom > top
+    right = np.greater(b, a)  # right-hand winner in the top row...
+    bottom_right = np.greater(d, c)
+    np.bitwise_xor(bottom_right, right, out=bottom_right)
+    np.bitwise_and(bottom_right, low, out=bottom_right)
+    np.bitwise_xor(right, bottom_right, out=right)  # ...or in the bottom row where low
+    code = low.view(np.uint8) << 1
+    code |= right.view(np.uint8)
+    np.maximum(top, bottom, out=top)
+    return top, code
+
+
+def _max_windows(x: np.ndarray, g: Geometry, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
+    """Any window: a running maximum over the KH*KW offset views of the -inf padded input;
+    an offset's index is recorded where it is strictly greater (first maximum wins ties)."""
+    xp = _padded(x, g.padding, -np.inf)
+    views = [xp[:, :, rows, cols] for _, _, rows, cols in g.offsets(oh, ow)]
+    y = _alloc_like(x, (x.shape[0], x.shape[1], oh, ow), zero=False)
+    np.copyto(y, views[0])
+    code = np.zeros_like(y, dtype=np.uint8 if len(views) < 256 else np.int32)
+    for k, v in enumerate(views[1:], 1):
+        np.copyto(code, k, where=v > y)
+        np.maximum(y, v, out=y)
+    return y, code
+
+
+class MaxPool2d(Function):
+    """x: (N, C, H, W) -> y: (N, C, OH, OW), the maximum of each window (padding is -inf).
+
+    The gradient goes to the position of the maximum; on ties, to the first maximum in
+    window order (row-major over the kernel), like PyTorch. The routing is fixed by the
+    forward, so the gradient's own derivative with respect to x is zero.
+    """
+
+    saved_inputs = ()
+
+    def __init__(self, geometry: Geometry):
+        self.g = geometry
+
+    def forward(self, x):
+        g = self.g
+        oh, ow = g.out_hw(x.shape[2], x.shape[3])
+        if g.kernel == g.stride == (2, 2) and g.padding == (0, 0) and g.dilation == (1, 1):
+            y, code = _max_2x2(x, oh, ow)
+        else:
+            y, code = _max_windows(x, g, oh, ow)
+        self.route = _MaxRoute(code, x, g)
+        return y
+
+    def backward(self, gy):
+        return RouteToMax(self.route)(gy)
+
+
+class RouteToMax(Function):
+    """gy: (N, C, OH, OW) -> (N, C, H, W): each value sent to its window's max position
+    (MaxPool2d's gradient). Linear in gy; its backward is GatherAtMax."""
+
+    saved_inputs = ()
+
+    def __init__(self, route: _MaxRoute):
+        self.route = route
+
+    def forward(self, gy):
+        return self.route.scatter(gy)
+
+    def backward(self, ggx):
+        return GatherAtMax(self.route)(ggx)
+
+
+class GatherAtMax(Function):
+    """gx: (N, C, H, W) -> (N, C, OH, OW): the entries at the windows' max positions.
+    The adjoint of RouteToMax (and its backward)."""
+
+    saved_inputs = ()
+
+    def __init__(self, route: _MaxRoute):
+        self.route = route
+
+    def forward(self, gx):
+        return self.route.gather(gx)
+
+    def backward(self, gy):
+        return RouteToMax(self.route)(gy)
+
+
+# --------------------------------------------------------------------------------------------
+# Average pooling
+# --------------------------------------------------------------------------------------------
+
+
+def _avg_divisor(g: Geometry, h: int, w: int, oh: int, ow: int, count_include_pad: bool, dtype):
+    """The number each window sum is divided by: KH*KW, or (count_include_pad=False) the
+    number of real (non-padding) pixels in the window, as an (OH, OW) array."""
+    if count_include_pad or g.padding == (0, 0):
+        return dtype.type(g.kernel[0] * g.kernel[1])
+
+    def real(k, s, p, d, size, n):
+        pos = np.arange(n)[:, None] * s - p + np.arange(k)[None, :] * d
+        return ((pos >= 0) & (pos < size)).sum(axis=1)
+
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g
+    return np.outer(real(kh, sh, ph, dh, h, oh), real(kw, sw, pw, dw, w, ow)).astype(dtype)
+
+
+class AvgPool2d(Function):
+    """x: (N, C, H, W) -> y: (N, C, OH, OW), each window's sum / divisor (zero padding).
+
+    divisor = KH*KW (count_include_pad=True, PyTorch's default) or the number of non-padding
+    pixels in the window. Linear in x; its backward is AvgPool2dTranspose.
+    """
+
+    saved_inputs = ()
+
+    def __init__(self, geometry: Geometry, count_include_pad: bool = True):
+        self.g, self.count_include_pad = geometry, count_include_pad
+
+    def forward(self, x):
+        g = self.g
+        n, c, h, w = self.x_shape = x.shape
+        oh, ow = g.out_hw(h, w)
+        xp = _padded(x, g.padding)
+        y = _alloc_like(x, (n, c, oh, ow))
+        for _, _, rows, cols in g.offsets(oh, ow):
+            y += xp[:, :, rows, cols]
+        y /= _avg_divisor(g, h, w, oh, ow, self.count_include_pad, x.dtype)
+        return y
+
+    def backward(self, gy):
+        return AvgPool2dTranspose(self.x_shape, self.g, self.count_include_pad)(gy)
+
+
+class AvgPool2dTranspose(Function):
+    """gy: (N, C, OH, OW) -> (N, C, H, W): gy / divisor added to every pixel of its window.
+    AvgPool2d's gradient and its adjoint; its backward is AvgPool2d."""
+
+    saved_inputs = ()
+
+    def __init__(self, x_shape: tuple, geometry: Geometry, count_include_pad: bool = True):
+        self.x_shape, self.g, self.count_include_pad = tuple(x_shape), geometry, count_include_pad
+
+    def forward(self, gy):
+        n, c, h, w = self.x_shape
+        g = self.g
+        oh, ow = gy.shape[2:]
+        gxp = _alloc_like(gy, (n, c, h + 2 * g.padding[0], w + 2 * g.padding[1]))
+        share = gy / _avg_divisor(g, h, w, oh, ow, self.count_include_pad, gy.dtype)
+        for _, _, rows, cols in g.offsets(oh, ow):
+            gxp[:, :, rows, cols] += share
+        return _cropped(gxp, g.padding, h, w)
+
+    def backward(self, ggx):
+        return AvgPool2d(self.g, self.count_include_pad)(ggx)
