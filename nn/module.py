@@ -45,6 +45,16 @@ class Parameter(Tensor):
 # --------------------------------------------------------------------------------------------
 
 
+# Bumped whenever a module is attached to or detached from a parent, so that cached
+# qualified names (`Module._label`, called on every forward of some layers) stay valid.
+_tree_version = 0
+
+
+def _tree_changed() -> None:
+    global _tree_version
+    _tree_version += 1
+
+
 class IncompatibleKeys(NamedTuple):
     """What `load_state_dict` returns: the keys it did not find, and those it did not use."""
 
@@ -156,6 +166,8 @@ class Module:
 
     def _unregister(self, name: str, keep: str = "") -> None:
         d = self.__dict__
+        if name in d["_modules"]:
+            _tree_changed()
         for key in ("_parameters", "_modules", "_buffers"):
             if key != keep:
                 d[key].pop(name, None)
@@ -168,6 +180,7 @@ class Module:
             return
         object.__setattr__(self, "_parent", weakref.ref(parent))
         object.__setattr__(self, "_name", name)
+        _tree_changed()
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a Parameter (or None: a declared but absent parameter, like `bias=False`)."""
@@ -235,9 +248,17 @@ class Module:
         return ".".join(reversed(parts))
 
     def _label(self) -> str:
-        """How errors name this module: 'fc1 (Linear)', or 'Linear' for a root module."""
+        """How errors name this module: 'fc1 (Linear)', or 'Linear' for a root module.
+
+        Cached until the module tree changes: layers pass it along on every forward.
+        """
+        cached = self.__dict__.get("_label_cache")
+        if cached is not None and cached[0] == _tree_version:
+            return cached[1]
         q = self._qualname
-        return f"{q} ({type(self).__name__})" if q else type(self).__name__
+        label = f"{q} ({type(self).__name__})" if q else type(self).__name__
+        object.__setattr__(self, "_label_cache", (_tree_version, label))
+        return label
 
     # ---- calling ---------------------------------------------------------------------------
 
