@@ -18,16 +18,8 @@ from tinygrad_kr.ops import loss as _loss
 from tinygrad_kr.random import get_generator
 from tinygrad_kr.tensor import Tensor, as_tensor
 
-try:  # written in parallel: re-exported once they exist
-    from .conv import col2im, conv2d, im2col
-except ModuleNotFoundError as e:
-    if e.name != "nn.conv":
-        raise
-try:
-    from .pooling import avg_pool2d, max_pool2d
-except ModuleNotFoundError as e:
-    if e.name != "nn.pooling":
-        raise
+from .conv import col2im, conv2d, im2col
+from .pooling import avg_pool2d, max_pool2d
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax",

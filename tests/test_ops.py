@@ -378,6 +378,18 @@ def test_cast_gradient_goes_back_to_source_dtype():
 # Op nodes tested outside this file: class name -> the test file that gradchecks it.
 COVERED_ELSEWHERE = {
     "Cast": "tests/test_ops.py",  # test_cast_gradient_goes_back_to_source_dtype
+    "Linear": "tests/test_nn_layers.py",
+    "SoftmaxCrossEntropy": "tests/test_nn_loss.py",
+    "BinaryCrossEntropy": "tests/test_nn_loss.py",  # F.binary_cross_entropy gradcheck
+    "BinaryCrossEntropyWithLogits": "tests/test_nn_loss.py",  # F.binary_cross_entropy_with_logits
+    "Conv2d": "tests/test_nn_conv.py",
+    "Im2col": "tests/test_nn_conv.py",
+    "Col2im": "tests/test_nn_conv.py",  # im2col/col2im gradchecks and Conv2d double backward
+    "MaxPool2d": "tests/test_nn_pool.py",
+    "RouteToMax": "tests/test_nn_pool.py",  # test_max_pool_double_backward
+    "GatherAtMax": "tests/test_nn_pool.py",
+    "AvgPool2d": "tests/test_nn_pool.py",
+    "AvgPool2dTranspose": "tests/test_nn_pool.py",  # avg pool double backward
 }
 ROOT = Path(__file__).resolve().parents[1]
 
