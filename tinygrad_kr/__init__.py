@@ -6,6 +6,7 @@
     x.grad  # tensor([2., 4.])
 """
 
+from . import data, datasets
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
@@ -25,6 +26,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .viz import draw_graph, save_graph
 
 __version__ = "0.1.0"
 
@@ -33,4 +35,5 @@ __all__ = [
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
+    "draw_graph", "save_graph", "data", "datasets",
 ]

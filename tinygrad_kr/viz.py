@@ -1,0 +1,462 @@
+"""Draw the recorded computation graph with Graphviz.
+
+    loss = loss_fn(model(x), y)
+    tg.save_graph(loss, "graph.svg")           # or .png, .pdf; .dot/.gv writes the source only
+    g = tg.draw_graph(loss, show_grads=True)   # a graphviz.Digraph (renders inline in Jupyter)
+
+What is drawn, in data-flow direction (input tensor -> op -> output tensor):
+
+- op nodes (orange ellipses): the op's class name (Mul, MatMul, SoftmaxCrossEntropy, ...);
+- one tensor node (box) per op output, labelled with its name (if any), shape and dtype;
+- leaf tensors: parameters (blue) labelled with their qualified name in the model
+  ("fc1.weight") found through the module that created the op, other tensors that require
+  grad (green), inputs that don't (grey); scalar constants (`x * 0.5`) as plain text, one per
+  use; the tensors passed in (yellow);
+- with `group_modules`, the ops one module produced inside a box labelled "fc1: Linear",
+  nested like the modules. A module called several times gets one box for all its calls.
+  Names come from the module tree alive at drawing time (a module knows its parent only
+  weakly): keep a reference to the model while drawing, or the names lose their prefix.
+
+Drawing needs the graph's saved inputs: draw before `backward()`, or pass `retain_graph=True`;
+a graph freed by backward() raises a RuntimeError that says so. The backward pass recorded by
+`backward(create_graph=True)` or `tg.grad(..., create_graph=True)` is a graph like any other:
+draw `x.grad` (its ops have no module, so they stay outside the clusters).
+Node ids come from the traversal order (never memory addresses), so identical graphs give
+identical source. Rendering to an image needs the Graphviz `dot` program; the `.dot` source
+does not.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pathlib
+from typing import Any, Iterable, Sequence
+
+import graphviz
+import numpy as np
+
+from .autograd import Function
+from .tensor import Tensor
+
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+_IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+_SOURCE_SUFFIXES = (".dot", ".gv")
+_MAX_VALUES = 16  # show_values prints tensors with at most this many elements
+
+_STYLE = {
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#ffd8a8", "color": "#d9480f"},
+    "tensor": {"shape": "box", "style": "rounded"},
+    "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#a5d8ff"},
+    "leaf": {"shape": "box", "style": "rounded,filled", "fillcolor": "#b2f2bb"},
+    "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e9ecef"},
+    "output": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffec99"},
+    "const": {"shape": "plaintext"},
+    "more": {"shape": "note", "style": "filled", "fillcolor": "#ffc9c9"},
+}
+_CLUSTER_ATTR = {"style": "rounded,dashed", "color": "#868e96", "fontcolor": "#495057"}
+
+_INSTALL_HINT = (
+    "install Graphviz so that the `dot` program is on PATH: `apt-get install graphviz` "
+    "(Debian/Ubuntu), `brew install graphviz` (macOS) or `conda install -c conda-forge graphviz`; "
+    "or save the source with a .dot/.gv path, which needs no Graphviz program"
+)
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """The Graphviz `dot` program, needed to render an image, is not installed."""
+
+
+# --------------------------------------------------------------------------------------------
+# Walking the recorded graph
+# --------------------------------------------------------------------------------------------
+
+
+def _roots(outputs: Sequence[Any]) -> list[Tensor]:
+    """The Tensors to draw: draw_graph(a, b) or draw_graph([a, b])."""
+    if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
+        outputs = tuple(outputs[0])
+    if not outputs:
+        raise ValueError("draw_graph: pass at least one Tensor to draw")
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"draw_graph: output {i} is a {type(t).__name__}, not a Tensor")
+    return list(outputs)
+
+
+def _released_error(node: Function) -> RuntimeError:
+    return RuntimeError(
+        f"draw_graph: the graph was freed by backward() (the saved inputs of {type(node).__name__} "
+        "are gone), so it cannot be drawn; draw it before calling backward(), or call "
+        "backward(retain_graph=True)"
+    )
+
+
+def _walk(roots: list[Tensor]) -> tuple[list[Function], dict[Function, Tensor]]:
+    """Every op node reachable from the roots, in drawing order, and each op's output Tensor.
+
+    Nodes come out by decreasing generation (the backward engine's order), ties broken by
+    discovery order: consumers before producers, so a truncated drawing keeps the part
+    nearest to the outputs. The output Tensor of an op is not kept by the engine; its
+    consumer's `inputs` tuple (or the roots) holds it, and consumers are visited first.
+    """
+    out_tensor: dict[Function, Tensor] = {}
+    heap: list = []
+    count = 0
+    for t in roots:
+        f = t.grad_fn
+        if f is not None and f not in out_tensor:
+            out_tensor[f] = t
+            heapq.heappush(heap, (-f.generation, count, f))
+            count += 1
+    ops: list[Function] = []
+    while heap:
+        node = heapq.heappop(heap)[2]
+        if node.inputs is None:
+            raise _released_error(node)
+        ops.append(node)
+        for edge, x in zip(node.edges, node.inputs):
+            if isinstance(edge, Function) and edge not in out_tensor:
+                out_tensor[edge] = x
+                heapq.heappush(heap, (-edge.generation, count, edge))
+                count += 1
+    return ops, out_tensor
+
+
+# --------------------------------------------------------------------------------------------
+# Modules: parameter names and clusters (duck-typed: tinygrad_kr does not import nn)
+# --------------------------------------------------------------------------------------------
+
+
+def _module_parent(m: Any) -> Any:
+    """The module that holds `m` as a registered child, or None."""
+    ref = getattr(m, "_parent", None)
+    parent = ref() if ref is not None else None
+    if parent is None or getattr(parent, "_modules", {}).get(getattr(m, "_name", None)) is not m:
+        return None
+    return parent
+
+
+def _module_chain(m: Any) -> list[Any]:
+    """[outermost ancestor, ..., m]."""
+    chain = [m]
+    seen = {id(m)}
+    p = _module_parent(m)
+    while p is not None and id(p) not in seen:
+        seen.add(id(p))
+        chain.append(p)
+        p = _module_parent(p)
+    return chain[::-1]
+
+
+def _tensor_names(modules: Iterable[Any]) -> dict[int, tuple[str, Any]]:
+    """id(tensor) -> (qualified name, owning module) for the parameters and buffers of the
+    outermost modules above `modules` ("fc1.weight")."""
+    names: dict[int, tuple[str, Any]] = {}
+    done: set[int] = set()
+    for m in modules:
+        root = _module_chain(m)[0]
+        if id(root) in done or not hasattr(root, "named_modules"):
+            continue
+        done.add(id(root))
+        for prefix, sub in root.named_modules():
+            for attr in ("_parameters", "_buffers"):
+                for name, t in getattr(sub, attr, {}).items():
+                    if t is not None and id(t) not in names:
+                        names[id(t)] = (f"{prefix}.{name}" if prefix else name, sub)
+    return names
+
+
+class _Cluster:
+    def __init__(self, index: int, module: Any):
+        qual = getattr(module, "_qualname", "")
+        cls = type(module).__name__
+        self.name = f"cluster_{index}"
+        self.label = f"{qual}: {cls}" if qual else cls
+        self.nodes: list[tuple[str, str, str]] = []  # (id, label, style)
+        self.children: list[_Cluster] = []
+
+
+# --------------------------------------------------------------------------------------------
+# Labels
+# --------------------------------------------------------------------------------------------
+
+
+def _label(lines: list[str]) -> str:
+    # Backslashes in user text stay literal; "\n" between lines is Graphviz's line break.
+    return graphviz.nohtml("\\n".join(s.replace("\\", "\\\\") for s in lines))
+
+
+def _scalar_text(arr: np.ndarray) -> str:
+    # The numpy scalar keeps its dtype: float32(1.0001) prints as 1.0001, not 1.000100016593933.
+    v = arr[()]
+    return np.format_float_positional(v, trim="-") if arr.dtype.kind == "f" else str(v)
+
+
+def _values(arr: np.ndarray) -> list[str]:
+    text = np.array2string(arr, precision=4, separator=", ", suppress_small=True)
+    return [s.strip() for s in text.splitlines()]
+
+
+class _Labeller:
+    def __init__(self, show_shapes: bool, show_grads: bool, show_values: bool):
+        self.show_shapes = show_shapes
+        self.show_grads = show_grads
+        self.show_values = show_values
+
+    def tensor(self, t: Tensor, name: str | None) -> str:
+        lines = []
+        if name:
+            lines.append(name)
+        if self.show_shapes:
+            lines.append(f"{tuple(t.shape)} {t.data.dtype}")
+        if self.show_values and t.data.size <= _MAX_VALUES:
+            lines.extend(_values(t.data))
+        if self.show_grads and t.grad is not None:
+            g = np.asarray(t.grad.data, dtype=np.float64)
+            lines.append(f"grad norm {float(np.sqrt(np.sum(g * g))):.4g}")
+        return _label(lines or [" "])
+
+
+# --------------------------------------------------------------------------------------------
+# draw_graph / save_graph
+# --------------------------------------------------------------------------------------------
+
+
+def draw_graph(
+    *outputs: Tensor | Sequence[Tensor],
+    show_shapes: bool = True,
+    show_grads: bool = False,
+    show_values: bool = False,
+    rankdir: str = "LR",
+    group_modules: bool = True,
+    max_nodes: int = 2000,
+) -> graphviz.Digraph:
+    """The graph that produced `outputs` as a `graphviz.Digraph`.
+
+    outputs: Tensors (or one list of them); their graphs are drawn together.
+    show_shapes: shape and dtype in every tensor label.
+    show_grads: the L2 norm of `.grad` where a tensor has one (leaves after backward,
+        non-leaves with `retain_grad()`; draw with backward(retain_graph=True) for both).
+    show_values: the values of tensors with at most 16 elements.
+    rankdir: layout direction, "LR" (left to right), "TB", "RL" or "BT".
+    group_modules: draw the ops of each nn.Module inside a box "name: Class".
+    max_nodes: draw at most this many nodes, the marker included: a larger graph keeps the
+        ops nearest to the outputs (whole ops, with their output tensor and new leaves) and
+        one marker node "... N more nodes not drawn (max_nodes=...)" with dashed edges to
+        where it was cut. The default keeps `dot` under about a second; graphs of 10,000
+        nodes take it tens of seconds (its layout time grows faster than linearly).
+
+    Raises RuntimeError when backward() already freed the graph (see the module docstring).
+    """
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"draw_graph: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
+        raise ValueError(f"draw_graph: max_nodes must be a positive integer, got {max_nodes!r}")
+    roots = _roots(outputs)
+    ops, out_tensor = _walk(roots)
+    return _Drawing(
+        roots,
+        ops,
+        out_tensor,
+        _Labeller(show_shapes, show_grads, show_values),
+        rankdir,
+        group_modules,
+        int(max_nodes),
+    ).digraph()
+
+
+class _Drawing:
+    """Assigns node ids in traversal order, applies the node budget and builds the Digraph."""
+
+    def __init__(self, roots, ops, out_tensor, labeller, rankdir, group_modules, max_nodes):
+        self.labeller = labeller
+        self.rankdir = rankdir
+        self.group_modules = group_modules
+        self.max_nodes = max_nodes
+        modules = [op.module for op in ops if op.module is not None]
+        self.names = _tensor_names(modules)
+        self.root_ids = {id(t) for t in roots}
+        self.op_id = {op: f"op{i}" for i, op in enumerate(ops)}
+        self.leaf_id: dict[int, str] = {}
+        self.keep: list[Tensor] = []  # keeps leaves alive while their id() keys are in use
+        self.nodes: list[tuple[str, str, str, Any]] = []  # (id, label, style, module or None)
+        self.edges: list[tuple[str, str]] = []
+        self.n_consts = 0
+        self.counted: set[int] = set()  # ids of the leaves already counted against the budget
+
+        # Costs first (each op: itself, its output tensor, the leaves it adds), so that a graph
+        # that does not fit leaves room for the marker and max_nodes really bounds the drawing.
+        total = 0
+        for t in roots:
+            if t.grad_fn is None and id(t) not in self.counted:
+                self.counted.add(id(t))
+                self.keep.append(t)
+                total += 1
+        costs = [2 + self._new_leaves(op) for op in ops]
+        total += sum(costs)
+        n_drawn = len(ops)
+        if total > max_nodes:
+            budget = max_nodes - 1 - (total - sum(costs))
+            n_drawn = 0
+            while n_drawn < len(ops) and costs[n_drawn] <= budget:
+                budget -= costs[n_drawn]
+                n_drawn += 1
+        for t in roots:
+            if t.grad_fn is None:
+                self._leaf(t, None, None)
+        drawn_ops = ops[:n_drawn]
+        self.drawn = set(drawn_ops)
+        for op in drawn_ops:
+            self._op(op, out_tensor[op])
+        self.missing = total - len(self.nodes)
+        self.cut_ops: list[Function] = [
+            op for op in drawn_ops if any(isinstance(e, Function) and e not in self.drawn for e in op.edges)
+        ]
+
+    def _new_leaves(self, op: Function) -> int:
+        """Leaf nodes op would add: its scalar constants and not yet seen leaf inputs."""
+        n = 0
+        seen = self.counted
+        for edge, x in zip(op.edges, op.inputs):
+            if isinstance(edge, Function):
+                continue
+            if self._is_const(x, edge):
+                n += 1
+            elif id(x) not in seen:
+                seen.add(id(x))
+                self.keep.append(x)
+                n += 1
+        return n
+
+    def _is_const(self, t: Tensor, edge: Any) -> bool:
+        """A scalar that needs no gradient and has no name (`x * 0.5`): drawn as plain text,
+        once per use."""
+        return edge is None and t.data.ndim == 0 and not t.name and id(t) not in self.names
+
+    def _leaf(self, t: Tensor, edge: Any, consumer: Function | None) -> str:
+        """The node of a leaf input (created at first use); scalar constants get one per use."""
+        if consumer is not None and self._is_const(t, edge):
+            nid = f"c{self.n_consts}"
+            self.n_consts += 1
+            self.nodes.append((nid, _label([_scalar_text(t.data)]), "const", consumer.module))
+            return nid
+        nid = self.leaf_id.get(id(t))
+        if nid is not None:
+            return nid
+        nid = f"in{len(self.leaf_id)}"
+        self.leaf_id[id(t)] = nid
+        self.keep.append(t)
+        owner = None
+        name = t.name
+        found = self.names.get(id(t))
+        if found is not None:
+            name = name or found[0]
+            owner = found[1]
+            style = "param" if t.requires_grad else "input"
+        else:
+            style = "leaf" if t.requires_grad else "input"
+        if id(t) in self.root_ids:
+            style = "output"
+        self.nodes.append((nid, self.labeller.tensor(t, name), style, owner))
+        return nid
+
+    def _op(self, op: Function, out: Tensor) -> None:
+        oid = self.op_id[op]
+        module = op.module
+        self.nodes.append((oid, _label([type(op).__name__]), "op", module))
+        tid = "t" + oid[2:]
+        style = "output" if id(out) in self.root_ids and out.grad_fn is op else "tensor"
+        self.nodes.append((tid, self.labeller.tensor(out, out.name), style, module))
+        self.edges.append((oid, tid))
+        for edge, x in zip(op.edges, op.inputs):
+            if isinstance(edge, Function):
+                if edge in self.drawn:
+                    self.edges.append(("t" + self.op_id[edge][2:], oid))
+            else:
+                self.edges.append((self._leaf(x, edge, op), oid))
+
+    # ---- building the Digraph --------------------------------------------------------------
+
+    def _clusters(self) -> tuple[list[_Cluster], dict[int, _Cluster]]:
+        """One cluster per module that owns a drawn node, and per ancestor of one."""
+        top: list[_Cluster] = []
+        of: dict[int, _Cluster] = {}
+        for _, _, _, module in self.nodes:
+            if module is None:
+                continue
+            parent = None
+            for m in _module_chain(module):
+                c = of.get(id(m))
+                if c is None:
+                    c = of[id(m)] = _Cluster(len(of), m)
+                    (parent.children if parent is not None else top).append(c)
+                parent = c
+        return top, of
+
+    def digraph(self) -> graphviz.Digraph:
+        g = graphviz.Digraph(
+            "tinygrad_kr",
+            graph_attr={"rankdir": self.rankdir},
+            node_attr={"fontname": "Helvetica", "fontsize": "10"},
+            edge_attr={"arrowsize": "0.7"},
+        )
+        top, of = self._clusters() if self.group_modules else ([], {})
+        for nid, label, style, module in self.nodes:
+            c = of.get(id(module)) if module is not None else None
+            if c is None:
+                g.node(nid, label, **_STYLE[style])
+            else:
+                c.nodes.append((nid, label, style))
+        for c in top:
+            g.subgraph(_cluster_graph(c))
+        if self.missing:
+            more = (
+                f"... {self.missing:,} more nodes not drawn "
+                f"(max_nodes={self.max_nodes}: raise it to see them)"
+            )
+            g.node("more", _label([more]), **_STYLE["more"])
+            for op in self.cut_ops:
+                g.edge("more", self.op_id[op], style="dashed")
+        for a, b in self.edges:
+            g.edge(a, b)
+        return g
+
+
+def _cluster_graph(c: _Cluster) -> graphviz.Digraph:
+    sub = graphviz.Digraph(name=c.name, graph_attr={"label": _label([c.label]), **_CLUSTER_ATTR})
+    for nid, label, style in c.nodes:
+        sub.node(nid, label, **_STYLE[style])
+    for child in c.children:
+        sub.subgraph(_cluster_graph(child))
+    return sub
+
+
+def save_graph(outputs: Tensor | Sequence[Tensor], path: str | os.PathLike, **options: Any) -> pathlib.Path:
+    """Draw the graph of `outputs` (a Tensor or a list) and write it to `path`.
+
+    The extension picks the format: .svg, .png, .pdf (rendered by the Graphviz `dot`
+    program) or .dot/.gv (the source text, no program needed). options: those of
+    `draw_graph`. Returns the path.
+    """
+    path = pathlib.Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _IMAGE_FORMATS and suffix not in _SOURCE_SUFFIXES:
+        known = ", ".join((*_IMAGE_FORMATS, *_SOURCE_SUFFIXES))
+        raise ValueError(
+            f"save_graph: unknown file extension {path.suffix!r} in {str(path)!r}; use one of {known}"
+        )
+    roots = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    g = draw_graph(roots, **options)
+    if suffix in _SOURCE_SUFFIXES:
+        path.write_text(g.source, encoding="utf-8")
+        return path
+    try:
+        data = g.pipe(format=_IMAGE_FORMATS[suffix])
+    except graphviz.ExecutableNotFound as e:
+        raise GraphvizNotFoundError(
+            f"save_graph: rendering {path.name} needs the Graphviz `dot` program, which was not "
+            f"found; {_INSTALL_HINT}"
+        ) from e
+    path.write_bytes(data)
+    return path
