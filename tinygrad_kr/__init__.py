@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4.])
 """
 
-from . import data, datasets
+from . import data, datasets, train
 from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
@@ -35,5 +35,5 @@ __all__ = [
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
-    "draw_graph", "save_graph", "data", "datasets",
+    "draw_graph", "save_graph", "data", "datasets", "train",
 ]
