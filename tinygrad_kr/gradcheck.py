@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def numerical_grad(
     for x in inputs:
         g = np.zeros(x.shape, dtype=np.float64)
         flat = x.data.reshape(-1)  # a view: writes go to x.data
-        if not np.shares_memory(flat, x.data):
+        if x.data.size and not np.shares_memory(flat, x.data):  # (empty arrays share nothing)
             raise ValueError("numerical_grad: inputs must be contiguous arrays")
         for i in range(flat.size):
             orig = flat[i]
