@@ -3,7 +3,10 @@
 Every op is a small `Function` subclass: `forward` works on numpy arrays and returns one
 array; `backward` receives the output's gradient as a Tensor and returns one Tensor (or
 None) per input, written with Tensor ops so that `create_graph=True` records it and
-higher-order derivatives come for free.
+higher-order derivatives come for free. Hot ops whose backward uses only what numpy arrays
+and Tensors share (+ - * / @, .T, .sum, .reshape) pass their operands through `self.plain`:
+in a plain backward the same lines then run on arrays, without creating op nodes, and may
+return arrays (the engine wraps them).
 
 The backward engine visits nodes in decreasing *generation* (a node's generation is larger
 than the generation of every node that made its inputs) with a heap: each node runs once,
@@ -203,6 +206,14 @@ class Function:
                 _check_finite(y, "forward output", self)
         return out
 
+    def plain(self, *values):
+        """The given Tensors as numpy arrays when no graph is recorded (a plain backward), so
+        the backward's arithmetic runs as numpy; unchanged under create_graph. Only for code
+        that arrays and Tensors both understand."""
+        if _mode.enabled:
+            return values
+        return tuple(v.data for v in values)
+
     def needs_grad(self, i: int) -> bool:
         """True when input i wants a gradient (lets backward skip useless work)."""
         return self.edges[i] is not None
@@ -242,7 +253,7 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_new_tensor: Callable[[np.ndarray], Any]  # set by tensor.py (avoids an import cycle)
+_new_tensor: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]  # set by tensor.py (import cycle)
 
 
 def _named_error(node: Function, inputs: tuple, e: Exception) -> Exception:
@@ -345,6 +356,8 @@ def run_backward(
             for edge, gx in zip(node.edges, gxs):
                 if edge is None or gx is None:
                     continue
+                if not hasattr(gx, "grad_fn"):  # an array from a `plain` backward
+                    gx = _new_tensor(np.asarray(gx))
                 if anomaly:
                     _check_finite(gx.data, "backward gradient", node)
                 send(edge, gx)
@@ -460,21 +473,22 @@ def iter_graph(outputs: Iterable) -> list[Function]:
 
 
 def unbroadcast(g, x):
-    """Reduce the gradient `g` to the shape and dtype of the input Tensor `x`.
+    """Reduce the gradient `g` to the shape and dtype of the input `x`.
 
     Broadcasting in forward repeats `x` along new leading axes and along its size-1 axes; the
     gradient is the sum over those axes. Every op whose forward broadcasts calls this.
+    g and x are Tensors, or numpy arrays in a `plain` backward.
     """
-    shape = x.data.shape
-    if g.data.shape != shape:
-        lead = g.data.ndim - len(shape)
+    shape, gshape = x.shape, g.shape
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and g.data.shape[lead + i] != 1
+            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
         )
         if axes:
             g = g.sum(axis=axes, keepdims=True)
-        if g.data.shape != shape:
+        if g.shape != shape:
             g = g.reshape(shape)
-    if g.data.dtype != x.data.dtype:
-        g = g.astype(x.data.dtype)
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)
     return g

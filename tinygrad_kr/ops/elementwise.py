@@ -27,7 +27,7 @@ class Add(Function):
         return a + b
 
     def backward(self, gy):
-        a, b = self.inputs
+        gy, a, b = self.plain(gy, *self.inputs)
         ga = unbroadcast(gy, a) if self.needs_grad(0) else None
         return ga, unbroadcast(gy, b) if self.needs_grad(1) else None
 
@@ -39,7 +39,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy):
-        a, b = self.inputs
+        gy, a, b = self.plain(gy, *self.inputs)
         ga = unbroadcast(gy, a) if self.needs_grad(0) else None
         return ga, unbroadcast(-gy, b) if self.needs_grad(1) else None
 
@@ -51,6 +51,7 @@ class Neg(Function):
         return -x
 
     def backward(self, gy):
+        (gy,) = self.plain(gy)
         return -gy
 
 
@@ -59,7 +60,7 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy):
-        a, b = self.inputs
+        gy, a, b = self.plain(gy, *self.inputs)
         ga = unbroadcast(gy * b, a) if self.needs_grad(0) else None
         gb = unbroadcast(gy * a, b) if self.needs_grad(1) else None
         return ga, gb
@@ -70,7 +71,7 @@ class Div(Function):
         return _ensure_float(a, a / b)
 
     def backward(self, gy):
-        a, b = self.inputs
+        gy, a, b = self.plain(gy, *self.inputs)
         ga = unbroadcast(gy / b, a) if self.needs_grad(0) else None
         gb = unbroadcast(-gy * a / (b * b), b) if self.needs_grad(1) else None
         return ga, gb
@@ -101,7 +102,8 @@ class Exp(Function):
         return self.y
 
     def backward(self, gy):
-        return gy * self.output()
+        gy, y = self.plain(gy, self.output())
+        return gy * y
 
 
 class Log(Function):
@@ -168,7 +170,7 @@ class Tanh(Function):
         return self.y
 
     def backward(self, gy):
-        y = self.output()
+        gy, y = self.plain(gy, self.output())
         return gy * (1 - y * y)
 
 
@@ -185,7 +187,7 @@ class Sigmoid(Function):
         return self.y
 
     def backward(self, gy):
-        y = self.output()
+        gy, y = self.plain(gy, self.output())
         return gy * y * (1 - y)
 
 
@@ -201,6 +203,7 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):
+        (gy,) = self.plain(gy)
         return gy * self.mask
 
 

@@ -21,7 +21,7 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy):
-        a, b = self.inputs
+        gy, a, b = self.plain(gy, *self.inputs)
         ga = unbroadcast(gy @ b.mT, a) if self.needs_grad(0) else None
         gb = unbroadcast(a.mT @ gy, b) if self.needs_grad(1) else None
         return ga, gb

@@ -29,7 +29,7 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        x, W = self.inputs[0], self.inputs[1]
+        gy, x, W = self.plain(gy, self.inputs[0], self.inputs[1])
         gx = gy @ W if self.needs_grad(0) else None
         gW = gb = None
         wants_b = len(self.inputs) > 2 and self.needs_grad(2)
@@ -37,7 +37,7 @@ class Linear(Function):
             g2 = gy if gy.ndim == 2 else gy.reshape(-1, W.shape[0])
             if self.needs_grad(1):
                 x2 = x if x.ndim == 2 else x.reshape(-1, W.shape[1])
-                gW = g2.mT @ x2
+                gW = g2.T @ x2
             if wants_b:
                 gb = g2.sum(axis=0)
         if len(self.inputs) > 2:

@@ -19,6 +19,15 @@ from ..tensor import _new
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def _class_index(t: np.ndarray) -> tuple:
+    """The index that picks, from an (N, C, *d) array, the entries of the classes in the
+    (N, *d) integer array t: a[_class_index(t)] has t's shape (and can be assigned to)."""
+    if t.ndim == 1:
+        return np.arange(t.shape[0]), t
+    grids = np.ix_(*[np.arange(n) for n in t.shape])
+    return (grids[0], t) + grids[1:]
+
+
 class SoftmaxCrossEntropy(Function):
     """Cross-entropy of logits against class indices or class probabilities, reduced.
 
@@ -45,9 +54,8 @@ class SoftmaxCrossEntropy(Function):
             valid = t != self.ignore_index
             self.valid = None if valid.all() else valid
             tc = t if self.valid is None else np.where(valid, t, 0)
-            self.t_idx = np.expand_dims(tc, 1)
-            z_t = np.take_along_axis(z, self.t_idx, axis=1)
-            loss = (np.log(s) - z_t)[:, 0]
+            self.t_idx = _class_index(tc)
+            loss = np.log(s)[:, 0] - z[self.t_idx]
             if self.valid is not None:
                 loss *= valid
             self.count = int(valid.sum()) if self.valid is not None else t.size
@@ -77,17 +85,19 @@ class SoftmaxCrossEntropy(Function):
         # Under create_graph the softmax is recomputed from x in the graph (higher order);
         # otherwise the array saved by forward is reused.
         create = is_grad_enabled()
-        p = x.softmax(axis=1) if create else _new(self.p)
+        p = x.softmax(axis=1) if create else self.p
         gx = gt = None
         if self.hard:
             if self.needs_grad(0):
                 onehot = np.zeros_like(self.p)
-                np.put_along_axis(onehot, self.t_idx, 1, axis=1)
+                onehot[self.t_idx] = 1
                 if self.valid is not None:
                     onehot *= np.expand_dims(self.valid, 1)
                     p = p * np.expand_dims(self.valid, 1).astype(self.p.dtype)
-                gx = (p - _new(onehot)) * g
+                (g,) = self.plain(g)
+                gx = (p - onehot) * g
             return gx, None
+        p = p if create else _new(p)
         if self.needs_grad(0):
             gx = (p * t.sum(axis=1, keepdims=True) - t) * g
         if self.needs_grad(1):
