@@ -92,7 +92,7 @@ class Program:
     seed: int
 
     def __repr__(self) -> str:
-        lines = [f"# inputs: " + ", ".join(f"v{i}: {s}" for i, s in enumerate(self.shapes))]
+        lines = ["# inputs: " + ", ".join(f"v{i}: {s}" for i, s in enumerate(self.shapes))]
         n = len(self.shapes)
         lines += [s.code(n + i) for i, s in enumerate(self.steps)]
         lines.append(f"out = v{n + len(self.steps) - 1 if self.steps else n - 1}")

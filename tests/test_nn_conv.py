@@ -21,7 +21,6 @@ import tinygrad_kr as tg
 from nn import functional as F
 from nn.conv import col2im, conv2d, im2col
 from tinygrad_kr import Tensor
-from tinygrad_kr.ops import conv as C
 
 # ---- references and strategies --------------------------------------------------------------
 
@@ -89,14 +88,17 @@ def rand(seed, *shape):
 # ---- forward ---------------------------------------------------------------------------------
 
 
-@given(window(), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers(0, 2**31))
+@given(
+    window(), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers(0, 2**31)
+)
 def test_conv2d_matches_nested_loops(win, n, c, oc, with_bias, seed):
     kernel, stride, padding, dilation, (h, w) = win
     x, wt, b = rand(seed, n, c, h, w), rand(seed + 1, oc, c, *kernel), rand(seed + 2, oc)
     bias = Tensor(b) if with_bias else None
     y = conv2d(Tensor(x), Tensor(wt), bias, stride, padding, dilation)
-    np.testing.assert_allclose(y.data, conv_loops(x, wt, b if with_bias else None, stride, padding, dilation),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        y.data, conv_loops(x, wt, b if with_bias else None, stride, padding, dilation), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_conv2d_known_values():
@@ -122,10 +124,20 @@ def test_conv2d_layer_batch_one_and_non_square_kernel():
 # ---- gradients -------------------------------------------------------------------------------
 
 
-@given(window(max_extra=2), st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.booleans(), st.integers(0, 2**31))
+@given(
+    window(max_extra=2),
+    st.integers(1, 2),
+    st.integers(1, 2),
+    st.integers(1, 2),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 def test_conv2d_gradcheck(win, n, c, oc, with_bias, seed):
     kernel, stride, padding, dilation, (h, w) = win
-    inputs = [Tensor(rand(seed, n, c, h, w), requires_grad=True), Tensor(rand(seed + 1, oc, c, *kernel), requires_grad=True)]
+    inputs = [
+        Tensor(rand(seed, n, c, h, w), requires_grad=True),
+        Tensor(rand(seed + 1, oc, c, *kernel), requires_grad=True),
+    ]
     if with_bias:
         inputs.append(Tensor(rand(seed + 2, oc), requires_grad=True))
 
@@ -201,16 +213,22 @@ def test_im2col_layout(win, n, c, seed):
                 for ni in range(n):
                     for r in range(oh):
                         for q in range(ow):
-                            assert col[(ci * kh + i) * kw + j, (ni * oh + r) * ow + q] == \
-                                xpad[ni, ci, r * sh + i * dh, q * sw + j * dw]
+                            assert (
+                                col[(ci * kh + i) * kw + j, (ni * oh + r) * ow + q]
+                                == xpad[ni, ci, r * sh + i * dh, q * sw + j * dw]
+                            )
 
 
 @given(window(), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2**31))
 def test_col2im_of_im2col_counts_windows(win, n, c, seed):
     kernel, stride, padding, dilation, (h, w) = win
     x = rand(seed, n, c, h, w)
-    back = col2im(im2col(Tensor(x), kernel, stride, padding, dilation), x.shape, kernel, stride, padding, dilation)
-    np.testing.assert_allclose(back.data, x * window_counts(h, w, kernel, stride, padding, dilation), rtol=1e-12)
+    back = col2im(
+        im2col(Tensor(x), kernel, stride, padding, dilation), x.shape, kernel, stride, padding, dilation
+    )
+    np.testing.assert_allclose(
+        back.data, x * window_counts(h, w, kernel, stride, padding, dilation), rtol=1e-12
+    )
 
 
 @given(window(), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2**31))
@@ -281,7 +299,10 @@ def test_conv2d_layer_parameters_and_init():
     big = nn.Conv2d(8, 64, 3)
     assert np.abs(big.weight.data).max() > 0.9 / math.sqrt(72)  # fills the range
     assert nn.Conv2d(1, 2, 3, bias=False).bias is None
-    assert repr(nn.Conv2d(1, 16, 3, padding=1)) == "Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    assert (
+        repr(nn.Conv2d(1, 16, 3, padding=1))
+        == "Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    )
     # the same seed draws the same weights
     tg.manual_seed(5)
     a = nn.Conv2d(2, 2, 3).weight.data.copy()
@@ -291,7 +312,9 @@ def test_conv2d_layer_parameters_and_init():
 
 def test_conv2d_layer_trains_in_a_model():
     tg.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 3)
+    )
     x = Tensor(rand(0, 6, 1, 8, 8).astype(np.float32))
     y = np.array([0, 1, 2, 0, 1, 2])
     opt = nn.optim.SGD(model.parameters(), lr=0.1)
@@ -318,18 +341,26 @@ class _Net(nn.Module):
 
 
 def test_error_names_the_layer_and_shapes():
-    with pytest.raises(ValueError, match=r"conv1 \(Conv2d\): expected input \(N, 3, H, W\), got \(8, 1, 28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"conv1 \(Conv2d\): expected input \(N, 3, H, W\), got \(8, 1, 28, 28\)"
+    ):
         _Net()(Tensor(np.zeros((8, 1, 28, 28), np.float32)))
-    with pytest.raises(ValueError, match=r"^Conv2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"^Conv2d: expected a 4-D input \(N, C, H, W\), got shape \(1, 28, 28\)"
+    ):
         nn.Conv2d(1, 2, 3)(Tensor(np.zeros((1, 28, 28), np.float32)))
-    with pytest.raises(TypeError, match=r"conv1 \(Conv2d\): input dtype float64 differs from the weight dtype float32"):
+    with pytest.raises(
+        TypeError, match=r"conv1 \(Conv2d\): input dtype float64 differs from the weight dtype float32"
+    ):
         _Net()(Tensor(np.zeros((1, 3, 5, 5))))
     with pytest.raises(TypeError, match="floating point"):
         nn.Conv2d(1, 2, 3)(Tensor(np.zeros((1, 1, 5, 5), np.int64)))
 
 
 def test_kernel_larger_than_padded_input():
-    msg = r"Conv2d: the kernel \(5, 5\) with dilation \(1, 1\) spans 5x5 pixels, more than the padded input 4x4"
+    msg = (
+        r"Conv2d: the kernel \(5, 5\) with dilation \(1, 1\) spans 5x5 pixels, more than the padded input 4x4"
+    )
     with pytest.raises(ValueError, match=msg):
         nn.Conv2d(1, 1, 5, padding=1)(Tensor(np.zeros((1, 1, 2, 2), np.float32)))
     with pytest.raises(ValueError, match=r"conv2d: the kernel \(3, 3\) with dilation \(2, 2\) spans 5x5"):
@@ -349,12 +380,19 @@ def test_bad_hyper_parameters():
         nn.Conv2d(1, 1, 2.5)
     with pytest.raises(ValueError, match="Conv2d: in_channels must be a positive int"):
         nn.Conv2d(0, 1, 3)
-    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(2,\) for weight shape \(2, 1, 3, 3\), got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"conv2d: bias must have shape \(2,\) for weight shape \(2, 1, 3, 3\), got \(3,\)"
+    ):
         conv2d(Tensor(np.zeros((1, 1, 4, 4))), Tensor(np.zeros((2, 1, 3, 3))), Tensor(np.zeros(3)))
     with pytest.raises(TypeError, match="conv2d: bias dtype float32 differs from the weight dtype float64"):
-        conv2d(Tensor(np.zeros((1, 1, 4, 4))), Tensor(np.zeros((2, 1, 3, 3))), Tensor(np.zeros(2, np.float32)))
-    with pytest.raises(ValueError, match=r"col2im: for input_shape \(1, 1, 4, 4\) and kernel \(3, 3\) the columns "
-                                         r"must have shape \(9, 4\)"):
+        conv2d(
+            Tensor(np.zeros((1, 1, 4, 4))), Tensor(np.zeros((2, 1, 3, 3))), Tensor(np.zeros(2, np.float32))
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"col2im: for input_shape \(1, 1, 4, 4\) and kernel \(3, 3\) the columns "
+        r"must have shape \(9, 4\)",
+    ):
         col2im(Tensor(np.zeros((9, 5))), (1, 1, 4, 4), 3)
 
 
@@ -377,7 +415,8 @@ def test_conv_and_maxpool_match_torch(dtype, tol):
     tw = torch.tensor(conv.weight.data, requires_grad=True)
     tb = torch.tensor(conv.bias.data, requires_grad=True)
     ty = torch.nn.functional.max_pool2d(
-        torch.relu(torch.nn.functional.conv2d(tx, tw, tb, (1, 2), (2, 1), (2, 1))), 3, 2, 1)
+        torch.relu(torch.nn.functional.conv2d(tx, tw, tb, (1, 2), (2, 1), (2, 1))), 3, 2, 1
+    )
     assert y.shape == tuple(ty.shape)
     ty.backward(torch.tensor(up))
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)

@@ -120,7 +120,7 @@ def test_pixels_in_no_window_get_zero_gradient(kernel, stride):
     hit = np.zeros(x.shape, bool)
     for i in range(kernel[0]):
         for j in range(kernel[1]):
-            hit[:, :, i::stride[0], j::stride[1]] = True
+            hit[:, :, i :: stride[0], j :: stride[1]] = True
     assert np.all(x.grad.data[~hit] == 0)
 
 
@@ -148,8 +148,12 @@ def test_ties_send_the_gradient_to_the_first_maximum(kernel, stride, padding):
     want = np.zeros((6, 6))
     for r in range(y.shape[2]):
         for q in range(y.shape[3]):
-            first = next((r * sh + i - ph, q * sw + j - pw) for i in range(kh) for j in range(kw)
-                         if 0 <= r * sh + i - ph < 6 and 0 <= q * sw + j - pw < 6)
+            first = next(
+                (r * sh + i - ph, q * sw + j - pw)
+                for i in range(kh)
+                for j in range(kw)
+                if 0 <= r * sh + i - ph < 6 and 0 <= q * sw + j - pw < 6
+            )
             want[first] += g[0, 0, r, q]
     np.testing.assert_allclose(x.grad.data[0, 0], want, rtol=1e-12)
 
@@ -199,8 +203,12 @@ def test_avg_pool2d_matches_loops(win, nc, count_include_pad, seed):
 
 def test_avg_pool_padding_counts_by_default():
     x = np.ones((1, 1, 2, 2))
-    np.testing.assert_array_equal(avg_pool2d(Tensor(x), 2, 1, 1).data[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]])
-    np.testing.assert_array_equal(avg_pool2d(Tensor(x), 2, 1, 1, count_include_pad=False).data[0, 0], np.ones((3, 3)))
+    np.testing.assert_array_equal(
+        avg_pool2d(Tensor(x), 2, 1, 1).data[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]]
+    )
+    np.testing.assert_array_equal(
+        avg_pool2d(Tensor(x), 2, 1, 1, count_include_pad=False).data[0, 0], np.ones((3, 3))
+    )
 
 
 @given(pool_window(dilation=False, max_extra=3), shapes_nc, st.booleans(), st.integers(0, 2**31))
@@ -243,7 +251,9 @@ def test_channel_major_input_gives_the_same_values_and_gradients(pool, kernel, s
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("layer", [nn.MaxPool2d(2), nn.MaxPool2d(3, 1, 1), nn.AvgPool2d(2), nn.AvgPool2d(3, 2, 1, False)])
+@pytest.mark.parametrize(
+    "layer", [nn.MaxPool2d(2), nn.MaxPool2d(3, 1, 1), nn.AvgPool2d(2), nn.AvgPool2d(3, 2, 1, False)]
+)
 def test_dtype_is_preserved(layer, dtype):
     x = Tensor(values(0, (2, 3, 6, 6)).astype(dtype), requires_grad=True)
     y = layer(x)
@@ -258,13 +268,16 @@ def test_dtype_is_preserved(layer, dtype):
 def test_layers():
     x = Tensor(values(0, (1, 2, 6, 6)))
     np.testing.assert_array_equal(nn.MaxPool2d(3, stride=2, padding=1)(x).data, max_pool2d(x, 3, 2, 1).data)
-    np.testing.assert_array_equal(nn.AvgPool2d((2, 3)).data if False else nn.AvgPool2d((2, 3))(x).data,
-                                  avg_pool2d(x, (2, 3)).data)
+    np.testing.assert_array_equal(
+        nn.AvgPool2d((2, 3)).data if False else nn.AvgPool2d((2, 3))(x).data, avg_pool2d(x, (2, 3)).data
+    )
     m = nn.MaxPool2d(2)
     assert m.stride == (2, 2) and list(m.parameters()) == []
     assert repr(m) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
-    assert repr(nn.AvgPool2d(3, 1, 1, count_include_pad=False)) == \
-        "AvgPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), count_include_pad=False)"
+    assert (
+        repr(nn.AvgPool2d(3, 1, 1, count_include_pad=False))
+        == "AvgPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), count_include_pad=False)"
+    )
 
 
 class _Net(nn.Module):
@@ -277,14 +290,21 @@ class _Net(nn.Module):
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"pool \(MaxPool2d\): the kernel \(5, 5\) with dilation \(1, 1\) "
-                                         r"spans 5x5 pixels, more than the padded input 4x4 \(input shape \(1, 1, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pool \(MaxPool2d\): the kernel \(5, 5\) with dilation \(1, 1\) "
+        r"spans 5x5 pixels, more than the padded input 4x4 \(input shape \(1, 1, 4, 4\)",
+    ):
         _Net()(Tensor(np.zeros((1, 1, 4, 4))))
-    with pytest.raises(ValueError, match=r"max_pool2d: padding \(2, 2\) should be at most half of the kernel size \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"max_pool2d: padding \(2, 2\) should be at most half of the kernel size \(3, 3\)"
+    ):
         max_pool2d(Tensor(np.zeros((1, 1, 8, 8))), 3, padding=2)
     with pytest.raises(ValueError, match=r"AvgPool2d: padding \(0, 2\) should be at most half"):
         nn.AvgPool2d(2, padding=(0, 2))
-    with pytest.raises(ValueError, match=r"avg_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"avg_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(4, 4\)"
+    ):
         avg_pool2d(Tensor(np.zeros((4, 4))), 2)
     with pytest.raises(TypeError, match="max_pool2d: input must be a floating point tensor, got dtype int64"):
         max_pool2d(Tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
@@ -300,9 +320,11 @@ def test_pooling_matches_torch(kernel, stride, padding):
     torch = pytest.importorskip("torch")
     x = values(0, (2, 3, 7, 8))
     x[0, 0, :2, :2] = 1.0  # a tie: routed to the first maximum by both
-    for ours, theirs, kw in ((max_pool2d, torch.nn.functional.max_pool2d, {}),
-                             (avg_pool2d, torch.nn.functional.avg_pool2d, {"count_include_pad": False}),
-                             (avg_pool2d, torch.nn.functional.avg_pool2d, {})):
+    for ours, theirs, kw in (
+        (max_pool2d, torch.nn.functional.max_pool2d, {}),
+        (avg_pool2d, torch.nn.functional.avg_pool2d, {"count_include_pad": False}),
+        (avg_pool2d, torch.nn.functional.avg_pool2d, {}),
+    ):
         xt = Tensor(x.copy(), requires_grad=True)
         tt = torch.tensor(x, requires_grad=True)
         y = ours(xt, kernel, stride, padding, **kw)

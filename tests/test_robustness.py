@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
 
@@ -76,7 +77,8 @@ def test_float32_sum_of_ten_million_ones_is_exact():
 
 
 def test_matmul_shape_error():
-    with pytest.raises(ValueError, match=r"MatMul: shapes \(3, 4\) and \(5, 2\) are not aligned: 4 \(axis 1\) != 5 \(axis 0\)"):
+    msg = r"MatMul: shapes \(3, 4\) and \(5, 2\) are not aligned: 4 \(axis 1\) != 5 \(axis 0\)"
+    with pytest.raises(ValueError, match=msg):
         tg.ones(3, 4) @ tg.ones(5, 2)
 
 
@@ -137,8 +139,16 @@ def _wide(n):
 
 @pytest.mark.slow
 def test_backward_time_is_linear_in_graph_size():
-    # doubling the graph must not quadruple the time (best of 3 against machine noise)
-    for build, n in ((_chain, 50_000), (_wide, 10_000)):
-        small = min(build(n) for _ in range(3))
-        big = min(build(2 * n) for _ in range(3))
-        assert big < 3.0 * small, (build.__name__, small, big)
+    # Doubling the graph must not quadruple the time (best of 3 against machine noise). The
+    # cyclic GC is paused while timing: its full collections scan every live object of the
+    # process (the whole test session's), which says nothing about the engine's algorithm.
+    # Nothing here needs it: the graph is freed by reference counting (see test_memory.py).
+    gc.collect()
+    gc.disable()
+    try:
+        for build, n in ((_chain, 50_000), (_wide, 10_000)):
+            small = min(build(n) for _ in range(3))
+            big = min(build(2 * n) for _ in range(3))
+            assert big < 3.0 * small, (build.__name__, small, big)
+    finally:
+        gc.enable()

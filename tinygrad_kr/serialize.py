@@ -166,8 +166,12 @@ class _Writer:
             )
         if kind == "array" and id(arr) in self.entries:
             return self.entries[id(arr)][0]
-        node = {"type": kind, "entry": f"arrays/{len(self.entries)}.npy", "dtype": arr.dtype.str,
-                "shape": list(arr.shape)}
+        node = {
+            "type": kind,
+            "entry": f"arrays/{len(self.entries)}.npy",
+            "dtype": arr.dtype.str,
+            "shape": list(arr.shape),
+        }
         self.entries[id(arr)] = (node, arr)
         with self.zf.open(node["entry"], "w", force_zip64=True) as entry:
             npformat.write_array(entry, arr, allow_pickle=False)
@@ -183,8 +187,18 @@ def _name(where: str) -> str:
 # What zipfile, the npy reader and the JSON parser raise on damaged bytes, found by flipping every
 # byte of a checkpoint: e.g. OSError for a seek to a garbage offset, RuntimeError for a flipped
 # "encrypted" flag. (CheckpointError is a ValueError and is re-raised unchanged.)
-_DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, KeyError, TypeError, AttributeError,
-           OverflowError, NotImplementedError, RuntimeError, OSError)
+_DAMAGE = (
+    zipfile.BadZipFile,
+    EOFError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+)
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -202,11 +216,13 @@ def load(path: str | os.PathLike) -> Any:
         except CheckpointError:
             raise
         except zipfile.BadZipFile as e:
-            raise CheckpointError(f"cannot load {path!r}: not a valid zip/npz file, truncated or "
-                                  f"corrupted ({e})") from e
+            raise CheckpointError(
+                f"cannot load {path!r}: not a valid zip/npz file, truncated or corrupted ({e})"
+            ) from e
         except _DAMAGE as e:
-            raise CheckpointError(f"cannot load {path!r}: the file is corrupted "
-                                  f"({type(e).__name__}: {e})") from e
+            raise CheckpointError(
+                f"cannot load {path!r}: the file is corrupted ({type(e).__name__}: {e})"
+            ) from e
 
 
 class _Reader:
@@ -221,8 +237,10 @@ class _Reader:
 
     def read(self) -> Any:
         if MANIFEST not in self.names:
-            raise self.fail(f"no {MANIFEST!r} entry, so it is not a tinygrad_kr checkpoint "
-                            "(a plain np.savez file? read it with np.load)")
+            raise self.fail(
+                f"no {MANIFEST!r} entry, so it is not a tinygrad_kr checkpoint "
+                "(a plain np.savez file? read it with np.load)"
+            )
         # zf.read checks the CRC of the whole entry before the JSON is trusted
         raw = npformat.read_array(io.BytesIO(self.zf.read(MANIFEST)), allow_pickle=False)
         if raw.dtype != np.uint8 or raw.ndim != 1:
@@ -232,14 +250,17 @@ class _Reader:
         except ValueError as e:
             raise self.fail(f"{MANIFEST!r} is not valid JSON ({e})") from e
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-            raise self.fail(f"{MANIFEST!r} does not name the format {FORMAT_NAME!r}; "
-                            "not a tinygrad_kr checkpoint")
+            raise self.fail(
+                f"{MANIFEST!r} does not name the format {FORMAT_NAME!r}; not a tinygrad_kr checkpoint"
+            )
         version = manifest.get("version")
         if type(version) is not int or version < 1:
             raise self.fail(f"bad format version {version!r} in {MANIFEST!r}")
         if version > FORMAT_VERSION:
-            raise self.fail(f"it was written with checkpoint format version {version}, but this "
-                            f"tinygrad_kr reads versions up to {FORMAT_VERSION}; upgrade tinygrad_kr")
+            raise self.fail(
+                f"it was written with checkpoint format version {version}, but this "
+                f"tinygrad_kr reads versions up to {FORMAT_VERSION}; upgrade tinygrad_kr"
+            )
         return self.decode(manifest["root"])
 
     def decode(self, node: Any) -> Any:
@@ -272,10 +293,11 @@ class _Reader:
             reader = _HEADER_READERS.get(npformat.read_magic(f))
             got_shape, _, got_dtype = reader(f) if reader else ((), False, None)
             if got_shape != shape or got_dtype != dtype:
-                raise self.fail(f"entry {name!r} holds {got_dtype} {got_shape} but the manifest "
-                                f"says {dtype} {shape}: the file is corrupted")
+                raise self.fail(
+                    f"entry {name!r} holds {got_dtype} {got_shape} but the manifest "
+                    f"says {dtype} {shape}: the file is corrupted"
+                )
             f.seek(0)
             arr = npformat.read_array(f, allow_pickle=False)
         self.arrays[name] = arr
         return arr
-
