@@ -1,50 +1,15 @@
 """Smoke tests of the advanced examples (deep_neural_net, regression, rnn_sequence, higher_order,
 quickstart): each `main([...])` runs in-process with small settings into tmp_path and its returned
-results are checked against what the example claims; every script answers `--help`."""
+results are checked against what the example claims (`--help`: test_examples_help.py)."""
 
 from __future__ import annotations
 
-import importlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-SCRIPTS = ("deep_neural_net", "regression", "rnn_sequence", "higher_order", "quickstart")
-
-try:
-    import matplotlib  # noqa: F401
-
-    HAVE_MPL = True
-except ImportError:
-    HAVE_MPL = False
-
-
-def example(name: str):
-    """Import examples/<name>.py as a module (the examples import their sibling `_common`)."""
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    return importlib.import_module(name)
-
-
-def assert_file(path: str | Path | None, needs_mpl: bool = False) -> None:
-    if needs_mpl and not HAVE_MPL:
-        return
-    assert path is not None and Path(path).is_file() and Path(path).stat().st_size > 0, path
-
-
-@pytest.mark.parametrize("name", SCRIPTS)
-def test_help(name):
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage:")
-    assert "--out" in proc.stdout and "--seed" in proc.stdout
-
+from .examples_support import assert_file, example
 
 # ---- 7. DeepNeuralNet ------------------------------------------------------------------------------
 

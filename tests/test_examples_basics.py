@@ -1,56 +1,17 @@
 """Smoke tests of the basic examples (examples/*.py): each `main([...])` runs in-process with tiny
-settings and its returned results are checked; every script answers `--help` as a subprocess."""
+settings and its returned results are checked (`--help` of every script: test_examples_help.py)."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from .examples_support import assert_file, example
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SCRIPTS = (
-    "computational_graph",
-    "perceptron_gates",
-    "digits5x5",
-    "mnist_mlp",
-    "mnist_cnn",
-    "fashion_mnist_cnn",
-)
-
-try:
-    import matplotlib  # noqa: F401
-
-    HAVE_MPL = True
-except ImportError:
-    HAVE_MPL = False
-
-
-def example(name: str):
-    """Import examples/<name>.py as a module (the examples import their sibling `_common`)."""
-    if str(EXAMPLES) not in sys.path:
-        sys.path.insert(0, str(EXAMPLES))
-    return importlib.import_module(name)
-
-
-def assert_plot(path: Path) -> None:
-    if HAVE_MPL:
-        assert path.is_file() and path.stat().st_size > 0, path
-
-
-@pytest.mark.parametrize("name", SCRIPTS)
-def test_help(name):
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage:")
-    assert "--out" in proc.stdout and "--seed" in proc.stdout
 
 
 def test_computational_graph(tmp_path):
@@ -74,8 +35,8 @@ def test_perceptron_gates(tmp_path):
     assert acc["2-layer, MSE: XOR"] == 1.0
     assert acc["2-layer, cross-entropy: XOR"] == 1.0
     assert r["final_mse"]["ce"] < r["final_mse"]["mse"]  # cross-entropy learns faster
-    assert_plot(tmp_path / "perceptron_regions.png")
-    assert_plot(tmp_path / "perceptron_xor_loss.png")
+    assert_file(tmp_path / "perceptron_regions.png", needs_mpl=True)
+    assert_file(tmp_path / "perceptron_xor_loss.png", needs_mpl=True)
 
 
 def test_digits5x5(tmp_path):
@@ -86,7 +47,7 @@ def test_digits5x5(tmp_path):
         assert r[net]["loss_history"][-1] < r[net]["loss_history"][0]
         assert len(r[net]["noisy_pred"]) == 5
     assert r["nearest_clean"] == [4, 2, 3, 3, 3]  # Hamming-nearest clean digit of each noisy one
-    assert_plot(tmp_path / "digits5x5.png")
+    assert_file(tmp_path / "digits5x5.png", needs_mpl=True)
 
 
 @pytest.mark.slow
@@ -95,7 +56,7 @@ def test_mnist_mlp_two_layer_net(tmp_path):
     assert r["lr"] == 0.1 and r["optimizer"] == "sgd"
     assert r["test_accuracy"] >= 0.8
     assert r["history"]["loss"][-1] < r["history"]["loss"][0]
-    assert_plot(tmp_path / "mnist_mlp_sgd.png")
+    assert_file(tmp_path / "mnist_mlp_sgd.png", needs_mpl=True)
 
 
 def test_mnist_mlp_compare_optimizers(tmp_path):
@@ -104,7 +65,7 @@ def test_mnist_mlp_compare_optimizers(tmp_path):
     assert list(res) == ["sgd", "momentum", "adagrad", "rmsprop", "adam"]
     for name in ("momentum", "adagrad", "rmsprop", "adam"):
         assert res[name]["final_loss"] < res["sgd"]["final_loss"], name  # plain SGD is the slowest
-    assert_plot(tmp_path / "mnist_mlp_optimizers.png")
+    assert_file(tmp_path / "mnist_mlp_optimizers.png", needs_mpl=True)
 
 
 def test_mnist_mlp_compare_init(tmp_path):
@@ -113,7 +74,7 @@ def test_mnist_mlp_compare_init(tmp_path):
     # zero weights: every hidden unit outputs 0, only the last bias learns; the loss stays at log(10)
     assert res["zero"]["final_loss"] == pytest.approx(math.log(10), abs=2e-3)
     assert res["he"]["final_loss"] < res["xavier"]["final_loss"] < res["std=0.01"]["final_loss"]
-    assert_plot(tmp_path / "mnist_mlp_init.png")
+    assert_file(tmp_path / "mnist_mlp_init.png", needs_mpl=True)
 
 
 def test_mnist_mlp_compare_batchnorm(tmp_path):
@@ -123,7 +84,7 @@ def test_mnist_mlp_compare_batchnorm(tmp_path):
     res = r["results"]
     assert res["std=0.01, BatchNorm"] >= 0.8
     assert res["std=0.01, no BatchNorm"] <= 0.2  # the signal vanishes through 5 layers
-    assert_plot(tmp_path / "mnist_mlp_batchnorm.png")
+    assert_file(tmp_path / "mnist_mlp_batchnorm.png", needs_mpl=True)
 
 
 @pytest.mark.slow
@@ -146,7 +107,7 @@ def test_mnist_cnn_checkpoint_round_trip(tmp_path):
     a = cnn.load_checkpoint(resumed["checkpoint"], 0.001)[0].state_dict()
     b = cnn.load_checkpoint(straight["checkpoint"], 0.001)[0].state_dict()
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert_plot(tmp_path / "c" / "mnist_cnn.png")
+    assert_file(tmp_path / "c" / "mnist_cnn.png", needs_mpl=True)
 
 
 @pytest.mark.slow
@@ -175,7 +136,7 @@ def test_fashion_mnist_cnn(tmp_path):
     assert h["val_accuracy"][-1] > 0.5  # 60 steps of SGD: far above chance (0.1)
     assert 0.5 < r["test_accuracy"] <= 1.0
     assert (tmp_path / "fashion_mnist_sgd.json").is_file()
-    assert_plot(tmp_path / "fashion_mnist_sgd.png")
+    assert_file(tmp_path / "fashion_mnist_sgd.png", needs_mpl=True)
 
 
 def test_fashion_mnist_cnn_recipe():
