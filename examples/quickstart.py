@@ -1,4 +1,4 @@
-"""Quickstart: a small CNN on the MNIST digits shipped with tinygrad_kr, offline, in under a minute.
+"""Quickstart: a small CNN on the MNIST digits shipped with tinygrad_kr, offline, in well under a minute.
 
     model = nn.Sequential(                                             # x: (N, 1, 28, 28)
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (N, 16, 14, 14)
