@@ -422,3 +422,31 @@ def test_conv_and_maxpool_match_torch(dtype, tol):
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
     for ours, theirs in ((xt, tx), (conv.weight, tw), (conv.bias, tb)):
         np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=tol, atol=tol * 10)
+
+
+def test_small_cnn_overfits_64_mnist_images():
+    """Training sanity: a small CNN drives the loss on 64 real digits to near zero."""
+    from tinygrad_kr import datasets
+
+    images, labels = datasets.MNIST(subset="mini", train=True)
+    x = Tensor((images[:64, None] / np.float32(255.0)).astype(np.float32))
+    y = labels[:64]
+    tg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 7 * 7, 10),
+    )
+    opt = nn.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.02
+    assert (model(x).data.argmax(axis=1) == y).all()
