@@ -22,6 +22,7 @@ from tinygrad_kr.ops.conv import Geometry
 from tinygrad_kr.tensor import Tensor, as_tensor
 
 from . import init
+from ._checks import float_tensor, weight_dtype
 from .module import Module, Parameter
 
 IntOrPair = int | Sequence[int]
@@ -54,12 +55,7 @@ def make_geometry(kernel_size, stride, padding, dilation, who: str) -> Geometry:
 
 def check_input(x: Any, who: str, what: str = "input") -> Tensor:
     """x as a floating point Tensor of shape (N, C, H, W), or a clear error naming `who`."""
-    x = x if isinstance(x, Tensor) else as_tensor(x)
-    if x.data.dtype.kind != "f":
-        raise TypeError(
-            f"{who}: {what} must be a floating point tensor, got dtype {x.dtype} (shape {x.shape}); "
-            "convert it with .astype(np.float32)"
-        )
+    x = float_tensor(x, who, what)
     if x.data.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D {what} (N, C, H, W), got shape {x.shape}")
     return x
@@ -87,11 +83,7 @@ def conv2d_checked(x: Any, weight: Tensor, bias: Tensor | None, g: Geometry, who
     oc, c = w.shape[:2]
     if x.data.shape[1] != c:
         raise ValueError(f"{who}: expected input (N, {c}, H, W), got {x.shape}")
-    if x.data.dtype != w.dtype:
-        raise TypeError(
-            f"{who}: input dtype {x.dtype} differs from the weight dtype {w.dtype} (input shape "
-            f"{x.shape}); convert the input with .astype(np.{w.dtype})"
-        )
+    weight_dtype(x, w.dtype, who)
     check_windows(x.data.shape, g, who)
     if bias is None:
         return _conv.Conv2d(g)(x, weight)

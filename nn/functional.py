@@ -18,6 +18,8 @@ from tinygrad_kr.ops import loss as _loss
 from tinygrad_kr.random import get_generator
 from tinygrad_kr.tensor import Tensor, as_tensor
 
+from ._checks import float_tensor as _float_tensor
+from ._checks import weight_dtype
 from .conv import col2im, conv2d, im2col
 from .pooling import avg_pool2d, max_pool2d
 
@@ -29,29 +31,12 @@ __all__ = [
 ]
 
 
-def _float_tensor(x: Any, who: str, what: str = "input") -> Tensor:
-    x = as_tensor(x)
-    if x.data.dtype.kind != "f":
-        raise TypeError(
-            f"{who}: {what} must be a floating point tensor, got dtype {x.dtype} (shape {x.shape}); "
-            "convert it with .astype(np.float32)"
-        )
-    return x
-
-
 # ---- linear --------------------------------------------------------------------------------
 
 
 def linear_checked(x: Any, weight: Tensor, bias: Tensor | None, who: str) -> Tensor:
     """x @ weight.T + bias after checking the shapes and dtypes (`who` names the caller)."""
-    if not isinstance(x, Tensor):
-        x = as_tensor(x)
-    dt = weight.data.dtype
-    if x.data.dtype != dt:
-        raise TypeError(
-            f"{who}: input dtype {x.dtype} differs from the weight dtype {dt} (input shape "
-            f"{x.shape}); convert the input with .astype(np.{dt})"
-        )
+    x = weight_dtype(x, weight.data.dtype, who)
     if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[1]:
         raise ValueError(
             f"{who}: expected input with last dim {weight.data.shape[1]}, got shape {x.shape}"

@@ -38,9 +38,10 @@ import numpy as np
 from tinygrad_kr.autograd import is_grad_enabled
 from tinygrad_kr.ops import linear as _lin
 from tinygrad_kr.ops import shape as _shape
-from tinygrad_kr.tensor import Tensor, as_tensor
+from tinygrad_kr.tensor import Tensor
 
 from . import init
+from ._checks import weight_dtype
 from .functional import dropout as _dropout
 from .module import Module, Parameter
 
@@ -53,17 +54,6 @@ def _check_size(who: str, name: str, n: Any, minimum: int = 1) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
         raise ValueError(f"{who}: {name} must be an int >= {minimum}, got {n!r}")
     return int(n)
-
-
-def _float_input(x: Any, dtype: np.dtype, who: str, what: str) -> Tensor:
-    """x as a Tensor of the layer's float dtype (a clear error otherwise, no silent cast)."""
-    x = as_tensor(x)
-    if x.data.dtype != dtype:
-        raise TypeError(
-            f"{who}: {what} has dtype {x.dtype} (shape {x.shape}) but the layer's weights are "
-            f"{dtype}; convert it with .astype(np.{dtype})"
-        )
-    return x
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,7 +199,7 @@ class _RNNBase(Module):
     def _check_input(self, x: Any) -> tuple[Tensor, bool]:
         """x as a Tensor and whether it is unbatched (2-D)."""
         dt = self.weight_ih_l0.data.dtype
-        x = _float_input(x, dt, self._label(), "input")
+        x = weight_dtype(x, dt, self._label(), "input")
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
             raise ValueError(
@@ -226,7 +216,7 @@ class _RNNBase(Module):
         L = self.num_layers
         if h is None:
             return [None] * L
-        h = _float_input(h, self.weight_ih_l0.data.dtype, self._label(), what)
+        h = weight_dtype(h, self.weight_ih_l0.data.dtype, self._label(), what)
         want = (L, self.hidden_size) if unbatched else (L, N, self.hidden_size)
         if h.shape != want:
             raise ValueError(f"{self._label()}: expected {what} of shape {want}, got {h.shape}")
@@ -410,7 +400,7 @@ class _CellBase(Module):
     reset_parameters = _RNNBase.reset_parameters
 
     def _check_input(self, x: Any) -> tuple[Tensor, bool]:
-        x = _float_input(x, self.weight_ih.data.dtype, self._label(), "input")
+        x = weight_dtype(x, self.weight_ih.data.dtype, self._label(), "input")
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{self._label()}: expected input of shape (N, {self.input_size}) or "
@@ -422,7 +412,7 @@ class _CellBase(Module):
     def _check_state(self, h: Any, N: int, unbatched: bool, what: str) -> Tensor | None:
         if h is None:
             return None
-        h = _float_input(h, self.weight_ih.data.dtype, self._label(), what)
+        h = weight_dtype(h, self.weight_ih.data.dtype, self._label(), what)
         want = (self.hidden_size,) if unbatched else (N, self.hidden_size)
         if h.shape != want:
             raise ValueError(f"{self._label()}: expected {what} of shape {want}, got {h.shape}")
