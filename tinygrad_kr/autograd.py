@@ -253,7 +253,8 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_new_tensor: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]  # set by tensor.py (import cycle)
+# set by tensor.py (importing it here would be a cycle)
+_new_tensor: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
 
 
 def _named_error(node: Function, inputs: tuple, e: Exception) -> Exception:
