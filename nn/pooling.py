@@ -52,7 +52,8 @@ def max_pool2d(
     several pixels tie for the maximum, to the first one in window order (row by row), as
     in PyTorch.
     """
-    return max_pool2d_checked(x, _pool_geometry(kernel_size, stride, padding, dilation, "max_pool2d"), "max_pool2d")
+    g = _pool_geometry(kernel_size, stride, padding, dilation, "max_pool2d")
+    return max_pool2d_checked(x, g, "max_pool2d")
 
 
 def avg_pool2d(

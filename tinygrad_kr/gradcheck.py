@@ -96,7 +96,8 @@ def gradcheck(
         if err.size and (not np.isfinite(a).all() or err.max() > 0):
             worst = np.unravel_index(int(np.argmax(np.where(np.isfinite(err), err, np.inf))), a.shape)
             raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}): gradients differ at index {tuple(map(int, worst))}: "
+                f"gradcheck: input {i} (shape {x.shape}): gradients differ at index "
+                f"{tuple(map(int, worst))}: "
                 f"analytic {a[worst]!r}, numeric {n[worst]!r} (atol={atol}, rtol={rtol})"
             )
     return True

@@ -15,7 +15,8 @@ File layout (version 1): a zip without compression, readable by `np.load`:
                    {"format": "tinygrad_kr.checkpoint", "version": 1, "root": <node>}
     arrays/<i>.npy one npy entry per distinct array
 A node is a JSON null/bool/number/string (a plain value), a JSON list (a Python list), or an
-object: {"type": "dict", "items": {key: node}, "int_keys": [keys that were ints]}, {"type": "tuple", "items": [node]}, or
+object: {"type": "dict", "items": {key: node}, "int_keys": [keys that were ints]},
+{"type": "tuple", "items": [node]}, or
 {"type": "array" | "scalar", "entry": name, "dtype": dtype.str, "shape": [...]}.
 """
 
