@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from tinygrad_kr.autograd import no_grad
+from tinygrad_kr.grad_mode import no_grad
 from tinygrad_kr.random import get_generator
 from tinygrad_kr.tensor import Tensor
 
@@ -78,10 +78,9 @@ def _fan(tensor: Tensor, mode: str, fn: str) -> int:
 
 
 def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
-    """Write values into tensor.data in place (cast to its dtype) and bump its version."""
+    """Write values into the tensor in place (cast to its dtype; its version goes up)."""
     with no_grad():
-        tensor.data[...] = values
-        tensor._version += 1
+        tensor.copy_(values)
     return tensor
 
 

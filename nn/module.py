@@ -6,8 +6,8 @@ trained, like BatchNorm's running statistics). Everything users call follows PyT
 `parameters()`, `named_parameters()`, `train()`/`eval()`, `state_dict()`/`load_state_dict()`,
 forward hooks, and a nested `repr`.
 
-`Module.__call__` sets the engine's thread-local "current module" while forward runs, so every
-op node records the innermost module that created it (the graph renderer groups by it).
+`Module.__call__` opens `tg.module_scope(self)` while forward runs, so every op node records
+the modules that created it (the graph renderer groups by them).
 
 Registered values are also kept in the instance `__dict__`, so `self.weight` in a forward
 pass is a plain attribute lookup (no `__getattr__` fallback on the hot path).
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_kr.autograd import _mode, no_grad
+from tinygrad_kr.grad_mode import module_scope, no_grad
 from tinygrad_kr.tensor import Tensor
 
 
@@ -268,14 +268,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The engine tags each op node with the innermost running module (graph clusters).
-        mode = _mode
-        outer = mode.module
-        mode.module = self
-        try:
+        with module_scope(self):  # every node recorded in forward belongs to this module
             out = self.forward(*args, **kwargs)
-        finally:
-            mode.module = outer
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
                 r = hook(self, args, out)
@@ -434,9 +428,7 @@ class Module:
             raise RuntimeError(f"load_state_dict into {self._label()} failed:\n" + "\n".join(problems))
         with no_grad():
             for k, arr in values.items():
-                t = own[k]
-                np.copyto(t.data, arr, casting="unsafe")
-                t._version += 1
+                own[k].copy_(arr)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_kr.autograd import no_grad
-from tinygrad_kr.tensor import Tensor, _new
+from tinygrad_kr.grad_mode import no_grad
+from tinygrad_kr.tensor import Tensor, wrap
 
 from . import init
+from ._checks import weight_dtype
 from .module import Module, Parameter
 
 
@@ -71,7 +72,10 @@ class _BatchNorm(Module):
                 f"{self._label()}: expected input {self._layout} with C={self.num_features}, "
                 f"got shape {x.shape}"
             )
-        if x.data.dtype.kind != "f":
+        ref = self.weight if self.affine else self.running_mean if self.track_running_stats else None
+        if ref is not None:
+            weight_dtype(x, ref.data.dtype, self._label())  # as Linear and Conv2d check it
+        elif x.data.dtype.kind != "f":
             raise TypeError(f"{self._label()}: input must be floating point, got dtype {x.dtype}")
 
     def forward(self, x: Tensor) -> Tensor:
@@ -102,23 +106,20 @@ class _BatchNorm(Module):
         inv = 1 / np.sqrt(self.running_var.data + self.running_var.data.dtype.type(self.eps))
         mean = self.running_mean.data
         if not self.affine:
-            return (x - _new(mean.reshape(shape))) * _new(inv.reshape(shape))
-        scale = self.weight * _new(inv)
-        shift = self.bias - _new(mean) * scale
+            return (x - wrap(mean.reshape(shape))) * wrap(inv.reshape(shape))
+        scale = self.weight * wrap(inv)
+        shift = self.bias - wrap(mean) * scale
         return x * scale.reshape(shape) + shift.reshape(shape)
 
     def _update_running(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         with no_grad():
-            self.num_batches_tracked.data += 1
-            self.num_batches_tracked._version += 1
+            self.num_batches_tracked.add_(1)
             m = self.momentum
             if m is None:  # cumulative moving average
                 m = 1.0 / float(self.num_batches_tracked.data)
             for buf, stat in ((self.running_mean, mean), (self.running_var, var * (n / (n - 1)))):
-                arr = buf.data
-                arr *= 1 - m
-                arr += m * stat.reshape(arr.shape).astype(arr.dtype, copy=False)
-                buf._version += 1
+                buf.mul_(1 - m)
+                buf.add_(m * stat.reshape(buf.shape).astype(buf.dtype, copy=False))
 
     def extra_repr(self) -> str:
         return (

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_kr.autograd import is_grad_enabled
+from tinygrad_kr.grad_mode import is_grad_enabled
 from tinygrad_kr.ops import linear as _lin
 from tinygrad_kr.ops import shape as _shape
 from tinygrad_kr.tensor import Tensor
@@ -95,7 +95,7 @@ class Embedding(Module):
                 f"{self._label()}: index {bad} is out of range for {self.num_embeddings} "
                 f"embeddings (indices of shape {idx.shape}; valid: 0..{self.num_embeddings - 1})"
             )
-        return _shape.GetItem((idx,))(self.weight)
+        return self.weight[indices if isinstance(indices, Tensor) else idx]
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

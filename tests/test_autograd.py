@@ -72,7 +72,7 @@ def test_attributes_and_repr():
 def test_scalar_operands_keep_dtype(dtype):
     x = Tensor(np.ones(3, dtype), requires_grad=True)
     ys = [x * 1.005, 1.005 * x, x + 0.001, x / 3, 3 / x, x**2, 2**x, x - 1, 1 - x, -x,
-          x * np.float64(2.0), x + np.arange(3.0), x.mean(), x.var(), x.maximum(0.5)]
+          x * np.float64(2.0), x + np.asarray(2.0), x + np.arange(3), x.mean(), x.var(), x.maximum(0.5)]
     for y in ys:
         assert y.dtype == dtype
     sum(y.sum() for y in ys).backward()
@@ -87,11 +87,16 @@ def test_comparisons_are_bool_and_outside_graph():
 
 
 def test_numpy_array_on_the_left():
+    # a numpy array counts as a tensor of its dtype (PyTorch: float32 * float64 array is float64);
+    # the gradient still has the leaf's dtype
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = np.array([3.0, 4.0]) * x + np.array([1.0, 1.0])
-    assert isinstance(y, Tensor) and y.dtype == np.float32
+    assert isinstance(y, Tensor) and y.dtype == np.float64
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, [3.0, 4.0])
+    assert x.grad.dtype == np.float32
+    z = np.array([3.0, 4.0], np.float32) * x + np.float64(1.0)
+    assert z.dtype == np.float32
 
 
 def test_creation_functions_and_seed():

@@ -66,6 +66,9 @@ unary("tanh", E.Tanh, lambda x: x.tanh(), np.tanh)
 unary("sigmoid", E.Sigmoid, lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)))
 unary("relu", E.ReLU, lambda x: x.relu(), lambda x: np.maximum(x, 0), "nonzero")
 unary("square", E.Mul, lambda x: x.square(), np.square)
+# Step and Sign are the zero-derivative masks inside recorded ReLU / Abs gradients
+unary("step", E.Step, lambda x: E.Step.apply(x) * x, lambda x: np.where(x > 0, x, 0.0), "nonzero")
+unary("sign", E.Sign, lambda x: E.Sign.apply(x) * x, np.abs, "nonzero")
 
 
 @op("leaky_relu", E.LeakyReLU)
@@ -158,7 +161,7 @@ def reduction(name, cls, method, ref, domain="real", allow_tuple=True):
 
 
 reduction("sum", R.Sum, lambda t, ax, k: t.sum(ax, k), lambda a, ax, k: np.sum(a, ax, keepdims=k))
-reduction("mean", R.Sum, lambda t, ax, k: t.mean(ax, k), lambda a, ax, k: np.mean(a, ax, keepdims=k))
+reduction("mean", R.Mean, lambda t, ax, k: t.mean(ax, k), lambda a, ax, k: np.mean(a, ax, keepdims=k))
 reduction("max", R.Max, lambda t, ax, k: t.max(ax, k), lambda a, ax, k: np.max(a, ax, keepdims=k), "distinct")
 reduction("min", R.Min, lambda t, ax, k: t.min(ax, k), lambda a, ax, k: np.min(a, ax, keepdims=k), "distinct")
 reduction(
@@ -167,7 +170,7 @@ reduction(
 )
 
 
-@op("var", R.Sum)
+@op("var", R.Sum, R.Mean)
 def _(draw):
     shape = draw(nonscalar_shapes)
     axis = draw(axis_for(shape))
@@ -314,6 +317,24 @@ def _(draw):
         return y * y
 
     return fn, ref, [x, v]
+
+
+@op("copy_fill", S.Overwrite)
+def _(draw):
+    big, small = draw(broadcast_pair())
+    big = np.broadcast_shapes(big, small)
+    seed = draw(seeds)
+
+    def fn(a, b):
+        y = a * 2.0
+        z = a * 1.0
+        z.copy_(b)  # y keeps a's history; z's is replaced by b's
+        return y * z
+
+    def ref(a, b):
+        return a * 2.0 * np.broadcast_to(b, a.shape)
+
+    return fn, ref, [values(seed, big), values(seed + 1, small)]
 
 
 @op("concatenate_stack", S.Concatenate)

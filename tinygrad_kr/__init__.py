@@ -6,13 +6,22 @@
     x.grad  # tensor([2., 4.])
 """
 
+from .tensor import Tensor  # noqa: I001  (first: the engine and the ops build on it)
 from . import data, datasets, train
-from .autograd import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import Function, grad
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    module_scope,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
 from .serialize import CheckpointError, load, save
 from .tensor import (
-    Tensor,
     arange,
     concatenate,
     eye,
@@ -32,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "set_grad_enabled", "inference_mode", "module_scope",
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",

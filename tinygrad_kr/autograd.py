@@ -1,96 +1,319 @@
-"""The autograd core: op nodes (`Function`), grad mode, and the backward engine.
+"""The autograd core: the op node (`Function`), the backward pass and `tg.grad`.
 
-Every op is a small `Function` subclass: `forward` works on numpy arrays and returns one
-array; `backward` receives the output's gradient as a Tensor and returns one Tensor (or
-None) per input, written with Tensor ops so that `create_graph=True` records it and
-higher-order derivatives come for free. Hot ops whose backward uses only what numpy arrays
-and Tensors share (+ - * / @, .T, .sum, .reshape) pass their operands through `self.plain`:
-in a plain backward the same lines then run on arrays, without creating op nodes, and may
-return arrays (the engine wraps them).
-
-The backward engine visits nodes in decreasing *generation* (a node's generation is larger
-than the generation of every node that made its inputs) with a heap: each node runs once,
-after every consumer of its output has contributed its gradient. No recursion, so graphs of
-any depth work.
+Reading order: `Function` (what an op is: its contract is its docstring), then `backward_pass`
+(how gradients flow: in named steps), then `grad` (the same pass, capturing instead of
+accumulating). `topological_order` is the one walk of the graph; the renderer and the tests
+use it too.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
 import os
 import sys
-import threading
-from typing import Any, Callable, Iterable, Sequence
+import weakref
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-# --------------------------------------------------------------------------------------------
-# Grad mode and anomaly mode (thread-local)
-# --------------------------------------------------------------------------------------------
+from . import grad_mode
+from .errors import add_note
+from .grad_mode import state as _mode
+from .tensor import Tensor, VersionCounter, as_tensor, version_counter, wrap
+
+__all__ = ["Function", "backward_pass", "grad", "topological_order", "sum_to_shape", "AccumulateGrad",
+           "CaptureGrad"]
+
+_RELEASED = ()  # what a node's saved values become once backward has used them
 
 
-class _Mode(threading.local):
-    enabled = True
-    anomaly = False
-    module = None  # the innermost nn.Module whose forward is running (set by Module.__call__)
+class Function:
+    """An op node: one small class per op, forward and backward side by side.
 
+    The whole contract for op authors:
 
-_mode = _Mode()
+    forward(self, *xs) -> y
+        xs are the inputs' numpy arrays (read them, never write them); y is one numpy array,
+        new or a view of an input (the output then shares that input's memory and version
+        counter, like any view). Non-tensor arguments (axis, shape, slope) go to __init__.
+        Run an op with `MyOp.apply(*inputs, **init_kwargs)` or `MyOp(**init_kwargs)(*inputs)`:
+        a node is made per call and runs once (calling it again raises).
 
+    self.save_for_backward(*arrays)            (in forward)
+        Declares every array that backward reads: inputs as forward received them, the result
+        y, or new arrays (masks, positions). Index arrays, masks and labels that come from
+        tensors are inputs too (pass them to the node), so they are declared like any input.
+        The engine records the version of every saved input and of the output; backward
+        raises if one was changed in place since. After backward (without retain_graph) the
+        node drops them. Nothing else is checked or released: keep arrays only this way;
+        plain attributes are for small facts (shapes, axes). `self.needs_input_grad` is
+        already known in forward: save only what the wanted gradients use (None in its
+        place), so that changing an input no gradient needs stays allowed, as in PyTorch.
 
-def is_grad_enabled() -> bool:
-    """True when ops record the graph (the default). Thread-local."""
-    return _mode.enabled
+    backward(self, gy) -> one gradient per input (a tuple, or the value itself for one input)
+        gy is the gradient of the output (the output's shape). `self.saved_tensors` gives the
+        saved values in order: a saved input comes back as that input Tensor, the output as a
+        Tensor made by this node, anything else as a constant Tensor. Write backward with
+        Tensor operations: a recorded backward (create_graph=True) is then differentiable
+        again. Return None for an input that gets no gradient; `self.needs_input_grad[i]`
+        says whether input i wants one, so useless work can be skipped.
+        The engine checks the result: one entry per input, each with its input's shape (or a
+        shape the input broadcasts to, which is summed down to the input's shape: a
+        broadcasting op needs no reduction of its own) and a floating point dtype (cast to the
+        input's dtype). Anything else is an error naming the op and both shapes.
 
+    array_backward = True                      (optional, a speed-up)
+        Set it when backward uses only what numpy arrays and Tensors share (+ - * / ** @,
+        .T, .mT, .sum(axis, keepdims), .reshape, .astype): a backward that is not recorded
+        then gets gy and the saved values as numpy arrays (no op nodes, no Tensor wrapping)
+        and may return arrays. A recorded backward always gets Tensors. The op tests check
+        that both give the same gradients for every op that sets it.
 
-class _ModeSwitch:
-    """Context manager and decorator that sets a thread-local flag and restores it after."""
+    Inside backward, `tg.is_grad_enabled()` is True exactly when the backward is recorded.
 
-    _attr = "enabled"
-    _value = True
-
-    def __init__(self) -> None:
-        self._saved: list[bool] = []
-
-    def __enter__(self) -> None:
-        self._saved.append(getattr(_mode, self._attr))
-        setattr(_mode, self._attr, self._value)
-
-    def __exit__(self, *exc: Any) -> None:
-        setattr(_mode, self._attr, self._saved.pop())
-
-    def __call__(self, func: Callable) -> Callable:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
-                return func(*args, **kwargs)
-
-        return wrapper
-
-
-class no_grad(_ModeSwitch):
-    """Disable graph recording: `with tg.no_grad(): ...` or `@tg.no_grad()`."""
-
-    _value = False
-
-
-class enable_grad(_ModeSwitch):
-    """Enable graph recording inside a `no_grad` region."""
-
-    _value = True
-
-
-class detect_anomaly(_ModeSwitch):
-    """Check every forward output and backward gradient for NaN/Inf.
-
-    Raises `FloatingPointError` at the first non-finite value, naming the op and the line of
-    user code that created it. Only ops created inside this context record that line, so
-    normal runs pay nothing.
+    What the engine keeps on a recorded node: `edges` (per input: the node that made it, the
+    leaf Tensor, or None when no gradient is wanted), `generation` (larger than that of every
+    node its inputs came from: the order of the backward pass), `inputs` (the input Tensors, for the
+    graph renderer and `tg.trace_backward`; backward must read only saved_tensors, the values
+    that are version-checked), `scope` (the modules whose forward made it, outermost first;
+    `module` is the innermost), `hooks` (gradient hooks of the output tensor) and `trace`
+    (where it was created, in anomaly mode). Backward without retain_graph drops the saved
+    values and the inputs; the edges stay, so the graph's shape can still be drawn.
     """
 
-    _attr = "anomaly"
-    _value = True
+    array_backward = False
+
+    # Class-level defaults: a node that is never recorded pays only for what it uses.
+    inputs: tuple = ()
+    edges: tuple = ()
+    needs_input_grad: tuple = ()  # one bool per input: does it want a gradient?
+    generation = 0
+    scope: tuple = ()
+    hooks: list | None = None
+    trace: str | None = None
+    _to_save: tuple = ()
+    _saved: tuple = ()  # the arrays save_for_backward declared, once recorded (see _keep_saved)
+    _versions: tuple | None = None  # the inputs' versions when recorded; None: all were 0
+    _out: np.ndarray | None = None  # the output array, when it is saved
+    _out_counter: VersionCounter | None = None
+    _out_version = 0
+    _ran = False
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+        """Run the op on Tensors (or anything `Tensor()` accepts); returns a Tensor."""
+        return cls(**kwargs)(*[as_tensor(x) for x in inputs])
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        raise TypeError(f"{type(self).__name__} defines no forward(self, *arrays)")
+
+    def backward(self, gy: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} defines no backward(self, gy)")
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Declare the arrays that backward reads (see the class docstring)."""
+        self._to_save = arrays
+
+    # ---- running forward ---------------------------------------------------------------------
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        if self._ran:
+            raise RuntimeError(
+                f"{type(self).__name__}: this node was already applied; a node is made per call "
+                f"(use {type(self).__name__}.apply(...) or a new {type(self).__name__}(...))"
+            )
+        self._ran = True
+        gen = -1  # stays -1 when no input wants a gradient: then nothing is recorded
+        if _mode.grad_enabled:
+            edges, needs = [], []
+            for t in inputs:
+                if t._base is not None:
+                    t._refresh_view()  # a view whose memory was changed in place: derive its history again
+                if not t._requires_grad:
+                    edges.append(None)
+                    needs.append(False)
+                    continue
+                needs.append(True)
+                f = t.grad_fn
+                if f is None:
+                    edges.append(t)
+                    if gen < 0:
+                        gen = 0
+                else:
+                    edges.append(f)
+                    if f.generation >= gen:
+                        gen = f.generation + 1
+            self.needs_input_grad = tuple(needs)
+        else:
+            self.needs_input_grad = (False,) * len(inputs)
+        try:
+            if len(inputs) == 2:  # (the common arities spelled out: a little faster)
+                raw = self.forward(inputs[0].data, inputs[1].data)
+            elif len(inputs) == 1:
+                raw = self.forward(inputs[0].data)
+            else:
+                raw = self.forward(*[t.data for t in inputs])
+        except ValueError as e:
+            if "could not be broadcast" in str(e):  # numpy's message names no op
+                shapes = " and ".join(str(t.data.shape) for t in inputs)
+                raise ValueError(f"{type(self).__name__}: shapes {shapes} cannot be broadcast together") from e
+            _add_op_note(e, self, inputs)
+            raise
+        except Exception as e:
+            _add_op_note(e, self, inputs)
+            raise
+        y = raw if type(raw) is np.ndarray else np.asarray(raw)  # numpy gives scalars for 0-d results
+        out = wrap(y)
+        # An output that shares an input's memory is a view of that input (see Tensor)
+        owner = y.base
+        if owner is None:  # y owns its memory: a view only if forward returned an input as is
+            for t in inputs:
+                if y is t.data:
+                    out._become_view_of(t)
+                    break
+        else:
+            for t in inputs:
+                d = t.data
+                if owner is d or owner is d.base or y is d:
+                    out._become_view_of(t)
+                    break
+        if gen < 0:
+            return out
+        self.generation = gen
+        self.edges = tuple(edges)
+        self.inputs = inputs
+        self.scope = _mode.scope
+        saved = self._to_save
+        if saved:  # keep them, with what the version checks need (see check_saved_versions)
+            self._to_save = ()
+            if raw is not y:  # a 0-d result came as a numpy scalar: keep the array
+                saved = _replace(saved, raw, y)
+            self._saved = saved
+            for t in inputs:
+                c = t._version_counter
+                if c is not None and c.value:  # None: every input was at version 0
+                    self._versions = tuple([t._version for t in inputs])
+                    break
+            oy = y if y.base is None else y.base
+            for a in saved:  # the output, or an array sharing its memory: watch the output's version
+                if a is not None and (a is y or (a.base if a.base is not None else a) is oy):
+                    self._watch_output(y, out)
+                    break
+        out.grad_fn, out._requires_grad = self, True
+        if _mode.anomaly:
+            self.trace = _user_frame()
+            _check_finite(y, "forward output", self)
+        return out
+
+    def _watch_output(self, y: np.ndarray, out: Tensor) -> None:
+        """The output (or a view of it) is saved: remember its array and version counter."""
+        self._out = y
+        self._out_counter = counter = version_counter(out)
+        self._out_version = counter.value
+
+    # ---- what backward reads -----------------------------------------------------------------
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The values declared by save_for_backward, as Tensors (arrays in an array backward)."""
+        if self.array_backward and not _mode.grad_enabled:
+            return self._saved
+        out = []
+        for a in self._saved:
+            if a is None:
+                out.append(None)
+                continue
+            for t in self.inputs:
+                if a is t.data:
+                    out.append(t)  # a saved input is the input itself (a recorded backward links to it)
+                    break
+            else:
+                if a is self._out:
+                    out.append(self._rebuilt_output(a))
+                else:
+                    out.append(wrap(np.asarray(a)))
+        return tuple(out)
+
+    def _rebuilt_output(self, y: np.ndarray) -> Tensor:
+        t = wrap(y)
+        if _mode.grad_enabled:  # a recorded backward is connected to this node's output
+            t.grad_fn, t._requires_grad = self, True
+        return t
+
+    @property
+    def module(self) -> Any:
+        """The innermost module whose forward recorded this node, or None."""
+        return self.scope[-1] if self.scope else None
+
+    @property
+    def released(self) -> bool:
+        """True once a backward without retain_graph has dropped the inputs and saved values."""
+        return bool(self.edges) and not self.inputs
+
+    def check_saved_versions(self) -> None:
+        """Raise if the node was released, or if a saved value was changed in place after
+        forward saved it: a saved input (or a view of one) whose version counter moved on, or
+        the saved output whose counter did."""
+        inputs = self.inputs
+        if not inputs:
+            raise RuntimeError(
+                f"{type(self).__name__}: trying to backward through the graph a second time (its "
+                "saved values were freed by the first backward); pass retain_graph=True to the "
+                "first backward if you need to do this"
+            )
+        versions = self._versions
+        for a in self._saved:
+            if a is None:
+                continue
+            for i, t in enumerate(inputs):
+                d = t.data
+                if a is d or (type(a) is np.ndarray and a.base is not None and _owner(a) is _owner(d)):
+                    c = t._version_counter
+                    if c is not None and c.value != (versions[i] if versions else 0):
+                        raise self._modified_error(a, f"input {i}", c.value, versions[i] if versions else 0)
+                    break
+            else:
+                c = self._out_counter
+                if c is not None and c.value != self._out_version and (
+                        a is self._out or _owner(np.asarray(a)) is _owner(self._out)):
+                    raise self._modified_error(a, "its output", c.value, self._out_version)
+
+    def _modified_error(self, a: np.ndarray, what: str, version: int, saved: int) -> RuntimeError:
+        return RuntimeError(
+            f"{type(self).__name__}: {what} (shape {np.shape(a)}, dtype {np.asarray(a).dtype}), needed "
+            f"for the gradient, was modified in place: it is at version {version}, the op saved "
+            f"version {saved}. Write the change out of place (y = y + 1 instead of y += 1), or "
+            "change a .clone() of the tensor"
+        )
+
+    def release(self) -> None:
+        """Drop the saved values and the inputs (the engine calls this after backward, without
+        retain_graph); the node cannot run again."""
+        self._saved = _RELEASED
+        self.inputs = ()
+        self._out = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _replace(items: tuple, old: Any, new: Any) -> tuple:
+    return tuple(new if a is old else a for a in items)
+
+
+def _owner(a: np.ndarray) -> Any:
+    """The object that owns a's memory (numpy keeps a view's base pointing at the owner)."""
+    return a if a.base is None else a.base
+
+
+def _add_op_note(e: Exception, node: Function, inputs: tuple) -> None:
+    """Add the op's name and input shapes to an exception raised inside forward, keeping its
+    type and traceback (so `except` and the failing line stay as they were)."""
+    name = type(node).__name__
+    if str(e).startswith(name + ":"):
+        return
+    shapes = ", ".join(str(t.data.shape) for t in inputs)
+    add_note(e, f"in {name} (input shapes {shapes})")
 
 
 def _user_frame() -> str:
@@ -106,295 +329,333 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
-def _check_finite(arr: np.ndarray, what: str, node: "Function") -> None:
-    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+def _check_finite(arr: np.ndarray, what: str, node: Function) -> None:
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         kind = "NaN" if np.isnan(arr).any() else "Inf"
-        where = getattr(node, "trace", None) or "<unknown>"
         raise FloatingPointError(
             f"detect_anomaly: {type(node).__name__} produced {kind} in its {what} "
-            f"(shape {arr.shape}); the op was created at {where}"
+            f"(shape {arr.shape}); the op was created at {node.trace or '<unknown>'}"
         )
 
 
 # --------------------------------------------------------------------------------------------
-# Function: the op node
+# The graph walk
 # --------------------------------------------------------------------------------------------
 
 
-class Function:
-    """Base class of every op node.
+def topological_order(roots: Iterable[Function]) -> Iterator[Function]:
+    """Every node reachable from `roots`, each once, every node before the nodes that made
+    its inputs, so gradients can flow in this order: by decreasing generation (a node's
+    generation is larger than that of every node below it), ties in the order the walk found
+    them. A generator: the backward pass walks the graph as it runs it. Iterative, so graphs
+    of any depth work; deterministic."""
+    heap: list = []
+    seen: set = set()
+    count = 0
+    for node in roots:
+        if node not in seen:
+            seen.add(node)
+            heapq.heappush(heap, (-node.generation, count, node))
+            count += 1
+    while heap:
+        node = heapq.heappop(heap)[2]
+        yield node
+        for e in node.edges:
+            if isinstance(e, Function) and e not in seen:
+                seen.add(e)
+                heapq.heappush(heap, (-e.generation, count, e))
+                count += 1
 
-    Subclass it and write `forward(self, *xs)` (numpy arrays in, one numpy array out) and
-    `backward(self, gy)` (Tensor in, one Tensor or None per input out). Non-tensor arguments
-    (axis, shape, slope) go to `__init__`. Call `MyOp.apply(*tensors, **init_kwargs)`.
 
-    Inside `backward`, `self.inputs` holds the input Tensors and `self.output()` rebuilds the
-    output Tensor (for ops whose derivative is cheapest in terms of their output; set
-    `save_output = True` and keep the array as `self.y` in `forward`).
+# --------------------------------------------------------------------------------------------
+# Gradient checks and reductions
+# --------------------------------------------------------------------------------------------
 
-    Class attributes:
-      saved_inputs: indices of inputs whose values `backward` reads (None: all). Only those
-        are checked against in-place modification (version counter) before backward.
-      save_output: True when backward reads the output (its version is checked too).
-    """
 
-    saved_inputs: tuple[int, ...] | None = None
-    save_output = False
-    generation = 0
-    inputs: tuple | None = None
-    trace: str | None = None
-    out_hooks: list | None = None
-    retain_ref: Any = None
-    versions: tuple | None = None  # None: every input was at version 0
-    module: Any = None  # the nn.Module whose forward created this node (for the graph renderer)
-    output_version = 0  # set by Tensor when the output is changed in place (see save_output)
+def sum_to_shape(g: Any, shape: tuple) -> Any:
+    """Sum the gradient g (Tensor or array) down to `shape`, the shape of an input that was
+    broadcast to g's shape: over the new leading axes and over the axes where shape has 1."""
+    if g.shape == shape:
+        return g
+    lead = len(g.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
 
-    @classmethod
-    def apply(cls, *inputs: Any, **kwargs: Any):
-        """Run the op on Tensors (or anything `Tensor()` accepts); returns a Tensor."""
-        from .tensor import as_tensor
 
-        return cls(**kwargs)(*[as_tensor(x) for x in inputs])
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(n == 1 or n == m for n, m in zip(shape[::-1], target[::-1]))
 
-    def forward(self, *xs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} has no forward")
 
-    def backward(self, gy):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} has no backward")
-
-    def __call__(self, *inputs):
-        try:
-            y = self.forward(*[t.data for t in inputs])
-        except (ValueError, TypeError, IndexError) as e:
-            raise _named_error(self, inputs, e) from None
-        if type(y) is not np.ndarray:
-            y = np.asarray(y)
-        out = _new_tensor(y)
-        mode = _mode
-        if mode.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    break
-            else:
-                return out
-            gen = 0
-            edges = []
-            for t in inputs:
-                if t.requires_grad:
-                    f = t.grad_fn
-                    if f is None:
-                        edges.append(t)
-                    else:
-                        edges.append(f)
-                        if f.generation >= gen:
-                            gen = f.generation + 1
-                else:
-                    edges.append(None)
-            self.generation = gen
-            self.edges = tuple(edges)
-            self.inputs = inputs
-            for t in inputs:
-                if t._version:
-                    self.versions = tuple(t._version for t in inputs)
-                    break
-            out.requires_grad = True
-            out.grad_fn = self
-            if mode.module is not None:
-                self.module = mode.module
-            if mode.anomaly:
-                self.trace = _user_frame()
-                _check_finite(y, "forward output", self)
-        return out
-
-    def plain(self, *values):
-        """The given Tensors as numpy arrays when no graph is recorded (a plain backward), so
-        the backward's arithmetic runs as numpy; unchanged under create_graph. Only for code
-        that arrays and Tensors both understand."""
-        if _mode.enabled:
-            return values
-        return tuple(v.data for v in values)
-
-    def needs_grad(self, i: int) -> bool:
-        """True when input i wants a gradient (lets backward skip useless work)."""
-        return self.edges[i] is not None
-
-    def output(self):
-        """The output as a Tensor inside backward (linked to this node under create_graph)."""
-        t = _new_tensor(self.y)
-        if _mode.enabled:
-            t.requires_grad = True
-            t.grad_fn = self
-        return t
-
-    def _check_versions(self) -> None:
-        idx = range(len(self.inputs)) if self.saved_inputs is None else self.saved_inputs
-        for i in idx:
-            t = self.inputs[i]
-            saved = 0 if self.versions is None else self.versions[i]
-            if t._version != saved:
-                raise RuntimeError(
-                    f"{type(self).__name__}: input {i} (shape {t.shape}) needed for the gradient "
-                    f"was modified in place: it is at version {t._version}, the op saved "
-                    f"version {saved}"
-                )
-        if self.output_version:
+def _checked_grad(g: Any, shape: tuple, dtype: np.dtype, who: str, what: str) -> Any:
+    """g with the given shape and dtype, or an error: a gradient of a shape that `shape`
+    broadcasts to is summed down, a float gradient of another dtype is cast."""
+    if g.shape != shape:
+        if not _broadcasts_to(shape, g.shape):
             raise RuntimeError(
-                f"{type(self).__name__}: its output (shape {self.y.shape}), needed for the "
-                f"gradient, was modified in place: it is at version {self.output_version}, "
-                f"the op saved version 0"
+                f"{who} returned a gradient of shape {tuple(g.shape)} for {what} of shape "
+                f"{tuple(shape)}; a gradient must have its input's shape"
             )
-
-    def _release(self) -> None:
-        gen = self.generation
-        self.__dict__.clear()
-        self.generation = gen
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
-
-
-# set by tensor.py (importing it here would be a cycle)
-_new_tensor: Callable[[np.ndarray], Any] = None  # type: ignore[assignment]
-
-
-def _named_error(node: Function, inputs: tuple, e: Exception) -> Exception:
-    """The same error, its message led by the op's name and the input shapes."""
-    name = type(node).__name__
-    msg = str(e)
-    if msg.startswith(name + ":"):
-        return e
-    shapes = " and ".join(str(t.data.shape) for t in inputs)
-    if "broadcast" in msg:
-        msg = f"{name}: shapes {shapes} cannot be broadcast together"
-    else:
-        msg = f"{name}: {msg} (input shapes {shapes})"
-    return type(e)(msg)
-
-
-# --------------------------------------------------------------------------------------------
-# The backward engine
-# --------------------------------------------------------------------------------------------
-
-
-def _sum_grads(a, b):
-    """a + b for two gradient Tensors; in-graph only when recording (create_graph)."""
-    if _mode.enabled:
-        return a + b
-    return _new_tensor(a.data + b.data)
-
-
-def _run_hooks(hooks: list, g):
-    for hook in hooks:
-        r = hook(g)
-        if r is not None:
-            g = r
+        g = sum_to_shape(g, shape)
+    if g.dtype != dtype:
+        if g.dtype.kind != "f":
+            raise RuntimeError(
+                f"{who} returned a gradient of dtype {g.dtype} for {what} of dtype {dtype}; "
+                "gradients must be floating point"
+            )
+        g = g.astype(dtype)
     return g
 
 
-def run_backward(
-    roots: Sequence,
-    root_grads: Sequence,
-    retain_graph: bool,
-    create_graph: bool,
-    capture: dict | None = None,
-) -> None:
-    """Propagate `root_grads` from `roots` to the leaves.
-
-    Without `capture`, gradients accumulate into the leaves' `.grad`. With `capture` (a dict
-    {id(tensor): None} of wanted tensors, leaves or not), their gradients are stored there
-    instead and no `.grad` is touched (this is `tg.grad`).
-    """
-    prev = _mode.enabled
-    _mode.enabled = create_graph
-    anomaly = _mode.anomaly
-    try:
-        grads: dict = {}
-        heap: list = []
-        leaf_grads: dict = {}
-        count = 0
-
-        def send(edge, g):
-            nonlocal count
-            if isinstance(edge, Function):
-                old = grads.get(edge)
-                if old is None:
-                    grads[edge] = g
-                    count += 1
-                    heapq.heappush(heap, (-edge.generation, count, edge))
-                else:
-                    grads[edge] = _sum_grads(old, g)
-            else:
-                key = id(edge)
-                old = leaf_grads.get(key)
-                leaf_grads[key] = (edge, g) if old is None else (edge, _sum_grads(old[1], g))
-
-        for t, g in zip(roots, root_grads):
-            send(t.grad_fn if t.grad_fn is not None else t, g)
-
-        while heap:
-            node = heapq.heappop(heap)[2]
-            gy = grads.pop(node)
-            if node.inputs is None:
-                raise RuntimeError(
-                    f"{type(node).__name__}: trying to backward through the graph a second time "
-                    "(its saved values were freed by the first backward); pass "
-                    "retain_graph=True to the first backward if you need to do this"
-                )
-            if node.out_hooks:
-                gy = _run_hooks(node.out_hooks, gy)
-            if node.retain_ref is not None:
-                owner = node.retain_ref()
-                if owner is not None and owner.grad_fn is node:
-                    owner.grad = gy if create_graph else _new_tensor(gy.data.copy())
-            if capture is not None:
-                owner_id = getattr(node, "_capture_id", None)
-                if owner_id is not None and owner_id in capture:
-                    capture[owner_id] = gy
-            node._check_versions()
-            gxs = node.backward(gy)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            for edge, gx in zip(node.edges, gxs):
-                if edge is None or gx is None:
-                    continue
-                if not hasattr(gx, "grad_fn"):  # an array from a `plain` backward
-                    gx = _new_tensor(np.asarray(gx))
-                if anomaly:
-                    _check_finite(gx.data, "backward gradient", node)
-                send(edge, gx)
-            if not retain_graph:
-                node._release()
-
-        _finish_leaves(leaf_grads, create_graph, capture, root_grads)
-    finally:
-        _mode.enabled = prev
+# --------------------------------------------------------------------------------------------
+# Gradient sinks: where the gradients that reach their destination go
+# --------------------------------------------------------------------------------------------
 
 
-def _finish_leaves(leaf_grads: dict, create_graph: bool, capture, root_grads) -> None:
-    handed_out = {id(g.data) for g in root_grads}
-    for key, (leaf, g) in leaf_grads.items():
-        if leaf._hooks:
-            g = _run_hooks(leaf._hooks, g)
-        if capture is not None:
-            if key in capture:
-                capture[key] = g
-            continue
-        if g.data.dtype != leaf.data.dtype:
-            g = g.astype(leaf.data.dtype)
-        if leaf.grad is None:
-            if not create_graph:
+class RetainGrad:
+    """The marker `Tensor.retain_grad()` puts in its node's hooks: accumulate the gradient of
+    this (non-leaf) tensor into its `.grad`, like a leaf's (only in `backward()`)."""
+
+    __slots__ = ("tensor_ref",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor_ref = weakref.ref(tensor)
+
+
+class AccumulateGrad:
+    """The sink of `backward()`: every leaf's gradient, and every retained non-leaf's, is added
+    to its `.grad` (which is created on the first backward)."""
+
+    targets = None  # no pruning: every node leads to a leaf that wants a gradient
+
+    def __init__(self, create_graph: bool, root_grads: Sequence[Any] = ()) -> None:
+        self.create_graph = create_graph
+        self._given = {id(g.data) for g in root_grads}  # arrays that someone else already holds
+
+    def at_node(self, node: Function, gy: Any) -> None:
+        for h in node.hooks or ():
+            if type(h) is RetainGrad:
+                t = h.tensor_ref()
+                if t is not None and t.grad_fn is node:
+                    self.accumulate(t, gy)
+
+    def at_leaf(self, leaf: Tensor, g: Any) -> None:
+        self.accumulate(leaf, g)
+
+    def accumulate(self, t: Tensor, g: Any) -> None:
+        if not isinstance(g, Tensor):
+            g = wrap(g)
+        old = t._grad
+        if old is None:
+            # gradients may share memory (Add hands one gy to both inputs, reshape gives views):
+            # each .grad gets memory of its own, writable, for optimizers to read and users to edit
+            if not self.create_graph:
                 arr = g.data
-                # A gradient array may be shared (Add hands the same gy to both inputs, a
-                # reshape returns a view): every leaf gets memory of its own.
-                if id(arr) in handed_out or arr.base is not None or not arr.flags.writeable:
+                if arr.base is not None or not arr.flags.writeable or id(arr) in self._given:
                     arr = arr.copy()
-                handed_out.add(id(arr))
-                g = _new_tensor(arr)
-            leaf.grad = g
-        elif create_graph or leaf.grad.requires_grad:
-            leaf.grad = leaf.grad + g
+                self._given.add(id(arr))
+                g = wrap(arr)
+            t._grad = g
+        elif self.create_graph or old.grad_fn is not None:
+            t._grad = old + g
         else:
-            leaf.grad.data += g.data
+            old.data += g.data
+            version_counter(old).value += 1
+
+
+class CaptureGrad:
+    """The sink of `tg.grad()`: the gradients of the requested tensors are captured; no
+    `.grad` is touched. Only the nodes between the outputs and those tensors run."""
+
+    def __init__(self, inputs: Sequence[Tensor]) -> None:
+        self.at: dict = {}  # node or leaf -> index of the requested tensor
+        for i, t in enumerate(inputs):
+            self.at.setdefault(t.grad_fn if t.grad_fn is not None else t, []).append(i)
+        self.grads: list = [None] * len(inputs)
+        self.targets = set(self.at)
+
+    def at_node(self, node: Function, gy: Any) -> None:
+        for i in self.at.get(node, ()):
+            self.grads[i] = gy
+
+    def at_leaf(self, leaf: Tensor, g: Any) -> None:
+        for i in self.at.get(leaf, ()):
+            self.grads[i] = g
+
+
+# --------------------------------------------------------------------------------------------
+# The backward pass
+# --------------------------------------------------------------------------------------------
+
+
+def backward_pass(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    sink: "AccumulateGrad | CaptureGrad",
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    observer: Callable | None = None,
+) -> None:
+    """Send `root_grads` from `roots` back through the graph into `sink`.
+
+    For each node in `topological_order`: take the summed gradient of its output, run the
+    output's hooks, show it to the sink, run the node (`_run_node`: version check, backward,
+    gradient checks) and send each input's gradient on (`_send`: to the node that made the
+    input, or to a leaf). Finally finish the leaves: their hooks, then the sink. With
+    `sink.targets` (tg.grad), only nodes on a path to a target run. `observer(node, gy, gxs)`,
+    if given, sees every node that runs (tg.trace_backward uses it).
+
+    Gradients flow as numpy arrays unless create_graph, when they are Tensors and the whole
+    pass is recorded (grad mode is create_graph for its duration).
+    """
+    start = [t.grad_fn for t in roots if t.grad_fn is not None]
+    needed = _nodes_leading_to(start, sink.targets) if sink.targets is not None else None
+    pending: dict = {}  # node or leaf -> gradient summed so far
+    for t, g in zip(roots, root_grads):
+        _send(pending, t.grad_fn or t, g if create_graph else g.data)
+    saved_mode = _mode.grad_enabled
+    _mode.grad_enabled = create_graph
+    try:
+        for node in topological_order(start):
+            gy = pending.pop(node, None)
+            if gy is None:
+                continue
+            if node.hooks:
+                gy = _run_hooks(node.hooks, gy, type(node).__name__)
+                sink.at_node(node, gy)
+            elif needed is not None:
+                sink.at_node(node, gy)
+            if needed is not None and node not in needed:
+                continue
+            gxs = _run_node(node, gy, create_graph)
+            if observer is not None:
+                observer(node, gy, gxs)
+            for edge, gx in zip(node.edges, gxs):
+                if gx is None or (needed is not None and edge not in needed and edge not in sink.targets):
+                    continue
+                if edge in pending:
+                    _send(pending, edge, gx)
+                else:
+                    pending[edge] = gx
+            if not retain_graph:
+                node.release()
+        for leaf, g in pending.items():  # what is left are the leaves
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, "leaf")
+            sink.at_leaf(leaf, g)
+    finally:
+        _mode.grad_enabled = saved_mode
+
+
+def _nodes_leading_to(start: list, targets: set) -> set:
+    """The nodes from which some target (a node or a leaf) can be reached through edges."""
+    order = list(topological_order(start))
+    needed: set = set()
+    for node in reversed(order):  # inputs' nodes first
+        for e in node.edges:
+            if e is not None and (e in needed or e in targets):
+                needed.add(node)
+                break
+    return needed
+
+
+def _send(pending: dict, edge: Any, g: Any) -> None:
+    """Add gradient g to what `edge` (a node or a leaf Tensor) has received so far."""
+    old = pending.get(edge)
+    if old is not None:
+        g = old + g
+        if type(g) is not np.ndarray and not isinstance(g, Tensor):
+            g = np.asarray(g)  # numpy gives scalars for 0-d sums
+    pending[edge] = g
+
+
+def _run_node(node: Function, gy: Any, create_graph: bool) -> tuple:
+    """Run node.backward on gy after checking the saved versions; check what it returns:
+    one gradient per input, of the input's shape (or summed down to it) and dtype."""
+    if node._saved or not node.inputs:
+        node.check_saved_versions()
+    if not create_graph and not node.array_backward:
+        gy = wrap(gy)  # a Tensor backward that is not recorded: Tensors in, arrays out
+    gxs = node.backward(gy)
+    if type(gxs) is not tuple:
+        gxs = (gxs,)
+    edges, inputs = node.edges, node.inputs
+    if len(gxs) != len(edges):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(gxs)} gradient(s) for {len(edges)} input(s); "
+            "return one per input (None for an input without a gradient)"
+        )
+    out = []
+    anomaly = _mode.anomaly
+    for edge, gx, t in zip(edges, gxs, inputs):
+        if edge is None or gx is None:
+            out.append(None)
+            continue
+        if create_graph:
+            if not isinstance(gx, Tensor):
+                gx = as_tensor(gx)
+        elif type(gx) is not np.ndarray:
+            gx = gx.data if isinstance(gx, Tensor) else np.asarray(gx)
+        x = t.data
+        if gx.shape != x.shape or gx.dtype != x.dtype:
+            gx = _checked_grad(gx, x.shape, x.dtype, f"{type(node).__name__}.backward",
+                               f"input {len(out)}")
+        if anomaly:
+            _check_finite(gx.data if create_graph else gx, "backward gradient", node)
+        out.append(gx)
+    return out
+
+
+def _run_hooks(hooks: list, g: Any, where: str) -> Any:
+    """Call each gradient hook (they get Tensors); a returned value replaces the gradient and
+    must keep its shape and dtype."""
+    if not any(type(h) is not RetainGrad for h in hooks):
+        return g
+    as_array = not isinstance(g, Tensor)
+    t = wrap(g) if as_array else g
+    shape, dtype = t.shape, t.dtype
+    for hook in hooks:
+        if type(hook) is RetainGrad:
+            continue
+        r = hook(t)
+        if r is None:
+            continue
+        if not isinstance(r, Tensor):
+            r = as_tensor(r)
+        if r.shape != shape or r.dtype != dtype:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} on the gradient of a {where} tensor changed "
+                f"it from shape {tuple(shape)} dtype {dtype} to shape {r.shape} dtype {r.dtype}; a "
+                "hook must return a gradient of the same shape and dtype (or None)"
+            )
+        t = r
+    return t.data if as_array else t
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points: Tensor.backward() and tg.grad()
+# --------------------------------------------------------------------------------------------
+
+
+def root_grad(out: Tensor, grad: Any, who: str) -> Tensor:
+    """The gradient that starts a backward pass at `out`: ones for a one-element output, else
+    `grad`, which must have out's shape (its dtype becomes out's)."""
+    if grad is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{who}: a gradient can be created implicitly only for a one-element output, "
+                f"but the output has shape {out.shape}; pass a gradient of that shape"
+            )
+        return wrap(np.ones_like(out.data))
+    g = grad if isinstance(grad, Tensor) else as_tensor(grad)
+    if g.shape != out.shape:
+        raise ValueError(f"{who}: the gradient has shape {g.shape} but the output has shape {out.shape}")
+    if g.data.dtype != out.data.dtype:
+        g = g.astype(out.data.dtype) if g.data.dtype.kind == "f" else wrap(g.data.astype(out.data.dtype))
+    return g
 
 
 def grad(
@@ -407,89 +668,66 @@ def grad(
 ) -> tuple:
     """Gradients of `outputs` with respect to `inputs`, like `torch.autograd.grad`.
 
-    Returns a tuple with one Tensor per input (None for an unused input when
-    `allow_unused=True`). The leaves' `.grad` are not touched.
+    outputs, inputs: a Tensor or a sequence of Tensors; grad_outputs: one gradient per output
+    (None for one-element outputs). Returns a tuple with one Tensor per input (None for an
+    input the outputs do not depend on, when allow_unused=True). No `.grad` is touched, and
+    only the part of the graph between the outputs and the inputs runs.
     """
-    from .tensor import Tensor, _root_grad
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; pass one per "
+            "output (None for a one-element output)"
+        )
     if retain_graph is None:
         retain_graph = create_graph
-    for t in inputs:
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError("grad: every input must be a Tensor that requires grad")
-    roots, gs = [], []
-    for out, g in zip(outputs, grad_outputs):
-        if not out.requires_grad:
-            raise RuntimeError(
-                f"grad: output of shape {out.shape} does not require grad (it is not part of "
-                "a graph); did you compute it under no_grad or from tensors without requires_grad?"
-            )
-        roots.append(out)
-        gs.append(_root_grad(out, g, "grad"))
-    capture: dict = {}
-    for t in inputs:
-        capture[id(t)] = None
-        if t.grad_fn is not None:
-            t.grad_fn._capture_id = id(t)
-    try:
-        run_backward(roots, gs, retain_graph, create_graph, capture)
-    finally:
-        for t in inputs:
-            if t.grad_fn is not None:
-                t.grad_fn.__dict__.pop("_capture_id", None)
-    result = []
     for i, t in enumerate(inputs):
-        g = capture[id(t)]
-        if g is None and not allow_unused:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} must be a Tensor that requires grad")
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor) or not out.requires_grad:
             raise RuntimeError(
-                f"grad: input {i} (shape {t.shape}) is not part of the graph of the outputs; "
-                "pass allow_unused=True to get None for it"
+                f"grad: output {i} (shape {getattr(out, 'shape', None)}) does not require grad (it is "
+                "not part of a graph); was it computed under no_grad, or from tensors without "
+                "requires_grad?"
             )
-        if g is not None and g.data.dtype != t.data.dtype:
+    gs = [root_grad(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
+    sink = CaptureGrad(inputs)
+    backward_pass(outputs, gs, sink, retain_graph, create_graph)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, sink.grads)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {t.shape}) is not part of the graph of the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+            continue
+        g = g if isinstance(g, Tensor) else wrap(g)
+        if g.data.dtype != t.data.dtype:
             g = g.astype(t.data.dtype)
         result.append(g)
     return tuple(result)
 
 
-def iter_graph(outputs: Iterable) -> list[Function]:
-    """All nodes reachable from `outputs`, in a deterministic order (outputs first)."""
-    seen: dict = {}
-    stack = [t.grad_fn for t in outputs if t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if node in seen or node.inputs is None:
-            continue
-        seen[node] = None
-        for e in reversed(node.edges):
-            if isinstance(e, Function):
-                stack.append(e)
-    return list(seen)
-
-
-def unbroadcast(g, x):
-    """Reduce the gradient `g` to the shape and dtype of the input `x`.
-
-    Broadcasting in forward repeats `x` along new leading axes and along its size-1 axes; the
-    gradient is the sum over those axes. Every op whose forward broadcasts calls this.
-    g and x are Tensors, or numpy arrays in a `plain` backward.
-    """
-    shape, gshape = x.shape, g.shape
-    if gshape != shape:
-        lead = len(gshape) - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+def run_backward(t: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -> None:
+    """`t.backward(...)`: accumulate d t / d leaf into every leaf's `.grad`."""
+    if not t.requires_grad:
+        raise RuntimeError(
+            f"backward: tensor of shape {t.shape} does not require grad and has no grad_fn; set "
+            "requires_grad=True on the inputs (and don't compute it under no_grad)"
         )
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        if g.shape != shape:
-            g = g.reshape(shape)
-    if g.dtype != x.dtype:
-        g = g.astype(x.dtype)
-    return g
+    g = root_grad(t, grad, "backward")
+    backward_pass([t], [g], AccumulateGrad(create_graph, [g]), retain_graph or create_graph, create_graph)
+
+
+is_grad_enabled = grad_mode.is_grad_enabled
+VersionCounter = VersionCounter  # re-exported: the object every family of views shares

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
+from .grad_mode import no_grad
 from .random import get_generator
 from .tensor import Tensor
 

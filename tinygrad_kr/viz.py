@@ -9,13 +9,12 @@ What is drawn, in data-flow direction (input tensor -> op -> output tensor):
 - op nodes (orange ellipses): the op's class name (Mul, MatMul, SoftmaxCrossEntropy, ...);
 - one tensor node (box) per op output, labelled with its name (if any), shape and dtype;
 - leaf tensors: parameters (blue) labelled with their qualified name in the model
-  ("fc1.weight") found through the module that created the op, other tensors that require
+  ("fc1.weight"), from the outermost module whose forward recorded the op (`node.scope`,
+  through its public `named_modules()` / `named_parameters()`), other tensors that require
   grad (green), inputs that don't (grey); scalar constants (`x * 0.5`) as plain text, one per
   use; the tensors passed in (yellow);
 - with `group_modules`, the ops one module produced inside a box labelled "fc1: Linear",
   nested like the modules. A module called several times gets one box for all its calls.
-  Names come from the module tree alive at drawing time (a module knows its parent only
-  weakly): keep a reference to the model while drawing, or the names lose their prefix.
 
 Drawing needs the graph's saved inputs: draw before `backward()`, or pass `retain_graph=True`;
 a graph freed by backward() raises a RuntimeError that says so. The backward pass recorded by
@@ -28,7 +27,6 @@ does not.
 
 from __future__ import annotations
 
-import heapq
 import os
 import pathlib
 from typing import Any, Iterable, Sequence
@@ -36,7 +34,7 @@ from typing import Any, Iterable, Sequence
 import graphviz
 import numpy as np
 
-from .autograd import Function
+from .autograd import Function, topological_order
 from .tensor import Tensor
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -86,7 +84,7 @@ def _roots(outputs: Sequence[Any]) -> list[Tensor]:
 
 def _released_error(node: Function) -> RuntimeError:
     return RuntimeError(
-        f"draw_graph: the graph was freed by backward() (the saved inputs of {type(node).__name__} "
+        f"draw_graph: the graph was freed by backward() (the inputs of {type(node).__name__} "
         "are gone), so it cannot be drawn; draw it before calling backward(), or call "
         "backward(retain_graph=True)"
     )
@@ -95,84 +93,63 @@ def _released_error(node: Function) -> RuntimeError:
 def _walk(roots: list[Tensor]) -> tuple[list[Function], dict[Function, Tensor]]:
     """Every op node reachable from the roots, in drawing order, and each op's output Tensor.
 
-    Nodes come out by decreasing generation (the backward engine's order), ties broken by
-    discovery order: consumers before producers, so a truncated drawing keeps the part
-    nearest to the outputs. The output Tensor of an op is not kept by the engine; its
-    consumer's `inputs` tuple (or the roots) holds it, and consumers are visited first.
+    The order is the backward pass's (`topological_order`): consumers before producers, so a
+    truncated drawing keeps the part nearest to the outputs. The engine keeps no op's output
+    Tensor; its consumer's `inputs` (or the roots) hold it.
     """
+    ops = list(topological_order([t.grad_fn for t in roots if t.grad_fn is not None]))
     out_tensor: dict[Function, Tensor] = {}
-    heap: list = []
-    count = 0
     for t in roots:
-        f = t.grad_fn
-        if f is not None and f not in out_tensor:
-            out_tensor[f] = t
-            heapq.heappush(heap, (-f.generation, count, f))
-            count += 1
-    ops: list[Function] = []
-    while heap:
-        node = heapq.heappop(heap)[2]
-        if node.inputs is None:
+        if t.grad_fn is not None:
+            out_tensor.setdefault(t.grad_fn, t)
+    for node in ops:
+        if node.released:
             raise _released_error(node)
-        ops.append(node)
         for edge, x in zip(node.edges, node.inputs):
-            if isinstance(edge, Function) and edge not in out_tensor:
-                out_tensor[edge] = x
-                heapq.heappush(heap, (-edge.generation, count, edge))
-                count += 1
+            if isinstance(edge, Function):
+                out_tensor.setdefault(edge, x)
     return ops, out_tensor
 
 
 # --------------------------------------------------------------------------------------------
-# Modules: parameter names and clusters (duck-typed: tinygrad_kr does not import nn)
+# Modules: parameter names and clusters, from the modules' public methods (tinygrad_kr does
+# not import nn: any object with named_modules() / named_parameters() works as a scope root)
 # --------------------------------------------------------------------------------------------
 
 
-def _module_parent(m: Any) -> Any:
-    """The module that holds `m` as a registered child, or None."""
-    ref = getattr(m, "_parent", None)
-    parent = ref() if ref is not None else None
-    if parent is None or getattr(parent, "_modules", {}).get(getattr(m, "_name", None)) is not m:
-        return None
-    return parent
+class _ModuleNames:
+    """Qualified names ("fc1", "fc1.weight") in the outermost modules of the ops' scopes."""
 
+    def __init__(self, ops: Iterable[Function]):
+        self.module_name: dict[int, str] = {}  # id(module) -> qualified name ("" for a root)
+        self.tensor: dict[int, tuple[str, tuple]] = {}  # id(tensor) -> (qualified name, owner chain)
+        self._keep: list = []  # the modules and tensors whose ids are keys above
+        roots = {id(op.scope[0]): op.scope[0] for op in ops if op.scope}
+        for root in roots.values():
+            if not hasattr(root, "named_modules"):
+                continue
+            modules = dict(root.named_modules())
+            for name, m in modules.items():
+                self.module_name.setdefault(id(m), name)
+                self._keep.append(m)
+            for kind in ("named_parameters", "named_buffers"):
+                for qual, t in getattr(root, kind, lambda: ())():
+                    if t is not None and id(t) not in self.tensor:
+                        parts = qual.split(".")[:-1]  # the owner's path: root, root.a, root.a.b
+                        chain = (root,) + tuple(modules[".".join(parts[: i + 1])] for i in range(len(parts)))
+                        self.tensor[id(t)] = (qual, chain)
+                        self._keep.append(t)
 
-def _module_chain(m: Any) -> list[Any]:
-    """[outermost ancestor, ..., m]."""
-    chain = [m]
-    seen = {id(m)}
-    p = _module_parent(m)
-    while p is not None and id(p) not in seen:
-        seen.add(id(p))
-        chain.append(p)
-        p = _module_parent(p)
-    return chain[::-1]
-
-
-def _tensor_names(modules: Iterable[Any]) -> dict[int, tuple[str, Any]]:
-    """id(tensor) -> (qualified name, owning module) for the parameters and buffers of the
-    outermost modules above `modules` ("fc1.weight")."""
-    names: dict[int, tuple[str, Any]] = {}
-    done: set[int] = set()
-    for m in modules:
-        root = _module_chain(m)[0]
-        if id(root) in done or not hasattr(root, "named_modules"):
-            continue
-        done.add(id(root))
-        for prefix, sub in root.named_modules():
-            for attr in ("_parameters", "_buffers"):
-                for name, t in getattr(sub, attr, {}).items():
-                    if t is not None and id(t) not in names:
-                        names[id(t)] = (f"{prefix}.{name}" if prefix else name, sub)
-    return names
+    def label(self, module: Any) -> str:
+        qual = self.module_name.get(id(module), "")
+        cls = type(module).__name__
+        return f"{qual}: {cls}" if qual else cls
 
 
 class _Cluster:
-    def __init__(self, index: int, module: Any):
-        qual = getattr(module, "_qualname", "")
-        cls = type(module).__name__
+    def __init__(self, index: int, label: str):
         self.name = f"cluster_{index}"
-        self.label = f"{qual}: {cls}" if qual else cls
+        self.label = label
         self.nodes: list[tuple[str, str, str]] = []  # (id, label, style)
         self.children: list[_Cluster] = []
 
@@ -274,13 +251,12 @@ class _Drawing:
         self.rankdir = rankdir
         self.group_modules = group_modules
         self.max_nodes = max_nodes
-        modules = [op.module for op in ops if op.module is not None]
-        self.names = _tensor_names(modules)
+        self.names = _ModuleNames(ops)
         self.root_ids = {id(t) for t in roots}
         self.op_id = {op: f"op{i}" for i, op in enumerate(ops)}
         self.leaf_id: dict[int, str] = {}
         self.keep: list[Tensor] = []  # keeps leaves alive while their id() keys are in use
-        self.nodes: list[tuple[str, str, str, Any]] = []  # (id, label, style, module or None)
+        self.nodes: list[tuple[str, str, str, tuple]] = []  # (id, label, style, module chain)
         self.edges: list[tuple[str, str]] = []
         self.n_consts = 0
         self.counted: set[int] = set()  # ids of the leaves already counted against the budget
@@ -302,10 +278,10 @@ class _Drawing:
             while n_drawn < len(ops) and costs[n_drawn] <= budget:
                 budget -= costs[n_drawn]
                 n_drawn += 1
+        drawn_ops = ops[:n_drawn]
         for t in roots:
             if t.grad_fn is None:
                 self._leaf(t, None, None)
-        drawn_ops = ops[:n_drawn]
         self.drawn = set(drawn_ops)
         for op in drawn_ops:
             self._op(op, out_tensor[op])
@@ -332,14 +308,14 @@ class _Drawing:
     def _is_const(self, t: Tensor, edge: Any) -> bool:
         """A scalar that needs no gradient and has no name (`x * 0.5`): drawn as plain text,
         once per use."""
-        return edge is None and t.data.ndim == 0 and not t.name and id(t) not in self.names
+        return edge is None and t.data.ndim == 0 and not t.name and id(t) not in self.names.tensor
 
     def _leaf(self, t: Tensor, edge: Any, consumer: Function | None) -> str:
         """The node of a leaf input (created at first use); scalar constants get one per use."""
         if consumer is not None and self._is_const(t, edge):
             nid = f"c{self.n_consts}"
             self.n_consts += 1
-            self.nodes.append((nid, _label([_scalar_text(t.data)]), "const", consumer.module))
+            self.nodes.append((nid, _label([_scalar_text(t.data)]), "const", consumer.scope))
             return nid
         nid = self.leaf_id.get(id(t))
         if nid is not None:
@@ -347,9 +323,9 @@ class _Drawing:
         nid = f"in{len(self.leaf_id)}"
         self.leaf_id[id(t)] = nid
         self.keep.append(t)
-        owner = None
+        owner: tuple = ()
         name = t.name
-        found = self.names.get(id(t))
+        found = self.names.tensor.get(id(t))
         if found is not None:
             name = name or found[0]
             owner = found[1]
@@ -363,7 +339,7 @@ class _Drawing:
 
     def _op(self, op: Function, out: Tensor) -> None:
         oid = self.op_id[op]
-        module = op.module
+        module = op.scope
         self.nodes.append((oid, _label([type(op).__name__]), "op", module))
         tid = "t" + oid[2:]
         style = "output" if id(out) in self.root_ids and out.grad_fn is op else "tensor"
@@ -378,18 +354,18 @@ class _Drawing:
 
     # ---- building the Digraph --------------------------------------------------------------
 
-    def _clusters(self) -> tuple[list[_Cluster], dict[int, _Cluster]]:
-        """One cluster per module that owns a drawn node, and per ancestor of one."""
+    def _clusters(self) -> tuple[list[_Cluster], dict[tuple, _Cluster]]:
+        """One cluster per module that owns a drawn node, and per ancestor of one, keyed by the
+        module chain (outermost first)."""
         top: list[_Cluster] = []
-        of: dict[int, _Cluster] = {}
-        for _, _, _, module in self.nodes:
-            if module is None:
-                continue
+        of: dict[tuple, _Cluster] = {}
+        for _, _, _, scope in self.nodes:
             parent = None
-            for m in _module_chain(module):
-                c = of.get(id(m))
+            for depth in range(1, len(scope) + 1):
+                key = tuple(id(m) for m in scope[:depth])
+                c = of.get(key)
                 if c is None:
-                    c = of[id(m)] = _Cluster(len(of), m)
+                    c = of[key] = _Cluster(len(of), self.names.label(scope[depth - 1]))
                     (parent.children if parent is not None else top).append(c)
                 parent = c
         return top, of
@@ -402,8 +378,8 @@ class _Drawing:
             edge_attr={"arrowsize": "0.7"},
         )
         top, of = self._clusters() if self.group_modules else ([], {})
-        for nid, label, style, module in self.nodes:
-            c = of.get(id(module)) if module is not None else None
+        for nid, label, style, scope in self.nodes:
+            c = of.get(tuple(id(m) for m in scope)) if scope else None
             if c is None:
                 g.node(nid, label, **_STYLE[style])
             else:

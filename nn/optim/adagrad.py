@@ -62,8 +62,7 @@ class Adagrad(Optimizer):
             tmp += eps
             np.divide(g, tmp, out=tmp)
             tmp *= clr
-            p.data -= tmp
-            p._version += 1
+            p.sub_(tmp)
 
 
 AdaGrad = Adagrad

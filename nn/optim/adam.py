@@ -80,8 +80,7 @@ class Adam(Optimizer):
             tmp += eps
             np.divide(m, tmp, out=tmp)
             tmp *= step_size
-            p.data -= tmp
-            p._version += 1
+            p.sub_(tmp)
 
 
 class AdamW(Adam):

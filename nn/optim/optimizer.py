@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from tinygrad_kr.autograd import enable_grad, no_grad
-from tinygrad_kr.tensor import Tensor, _new
+from tinygrad_kr.grad_mode import enable_grad, no_grad
+from tinygrad_kr.tensor import Tensor
 
 
 def _plain(v: Any) -> Any:
@@ -133,9 +133,9 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif g.requires_grad:
-                    p.grad = _new(np.zeros_like(g.data))
+                    p.grad = Tensor(np.zeros_like(g.data))
                 else:
-                    g.data.fill(0)
+                    g.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient.

@@ -76,5 +76,4 @@ class RMSprop(Optimizer):
                 np.multiply(buf, lr, out=tmp)
             else:
                 tmp *= lr
-            p.data -= tmp
-            p._version += 1
+            p.sub_(tmp)

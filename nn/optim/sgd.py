@@ -53,8 +53,7 @@ class SGD(Optimizer):
             for p in group["params"]:
                 g = p.grad
                 if g is not None:
-                    p.data -= lr * g.data
-                    p._version += 1
+                    p.sub_(lr * g.data)
             return
         damp = 1.0 - float(group["dampening"])
         nesterov = bool(group["nesterov"])
@@ -81,5 +80,4 @@ class SGD(Optimizer):
                     d_p = buf * momentum + d_p
                 else:
                     d_p = buf
-            p.data -= lr * d_p
-            p._version += 1
+            p.sub_(lr * d_p)

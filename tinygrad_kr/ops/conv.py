@@ -26,8 +26,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
-from ..tensor import _new
+from ..autograd import Function
+from ..grad_mode import is_grad_enabled
 
 Pair = tuple[int, int]
 
@@ -150,8 +150,6 @@ def col2im_array(col: np.ndarray, x_shape: tuple, g: Geometry) -> np.ndarray:
 class Im2col(Function):
     """x: (N, C, H, W) -> (C*KH*KW, N*OH*OW) (layout in `im2col_array`). Backward: Col2im."""
 
-    saved_inputs = ()
-
     def __init__(self, geometry: Geometry):
         self.g = geometry
 
@@ -165,8 +163,6 @@ class Im2col(Function):
 
 class Col2im(Function):
     """col: (C*KH*KW, N*OH*OW) -> (N, C, H, W), the adjoint of Im2col. Backward: Im2col."""
-
-    saved_inputs = ()
 
     def __init__(self, x_shape: tuple, geometry: Geometry):
         self.x_shape, self.g = tuple(x_shape), geometry
@@ -196,8 +192,6 @@ class Conv2d(Function):
     graph, so every term is made of Tensor ops and higher derivatives work.
     """
 
-    saved_inputs = (0, 1)
-
     def __init__(self, geometry: Geometry):
         self.g = geometry
 
@@ -205,25 +199,30 @@ class Conv2d(Function):
         n, _, h, wd = x.shape
         oc = w.shape[0]
         oh, ow = self.g.out_hw(h, wd)
-        self.col = im2col_array(x, self.g)
-        y = w.reshape(oc, -1) @ self.col
+        col = im2col_array(x, self.g)
+        need_x, need_w = self.needs_input_grad[:2]  # gx needs w; gw needs the columns of x
+        self.save_for_backward(x if need_w else None, w if need_x else None, col if need_w else None)
+        self.x_shape, self.w_shape = x.shape, w.shape
+        y = w.reshape(oc, -1) @ col
         if b is not None:
             y += b[:, None]
         return y.reshape(oc, n, oh, ow).transpose(1, 0, 2, 3)
 
     def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
-        oc = w.shape[0]
+        x, w, col = self.saved_tensors
+        needs = self.needs_input_grad
+        oc = self.w_shape[0]
         gm = gy.transpose(1, 0, 2, 3).reshape(oc, -1)  # free when gy is channel-major
         gx = gw = gb = None
-        if self.needs_grad(0):
-            gx = Col2im(x.shape, self.g)(w.reshape(oc, -1).T @ gm)
-        if self.needs_grad(1):
-            col = Im2col(self.g)(x) if is_grad_enabled() else _new(self.col)
-            gw = (col @ gm.T).T.reshape(w.shape)
-        if len(self.inputs) > 2 and self.needs_grad(2):
-            gb = gm.sum(axis=1)
-        return gx, gw, gb
+        if needs[0]:
+            gx = Col2im(self.x_shape, self.g)(w.reshape(oc, -1).T @ gm)
+        if needs[1]:
+            if is_grad_enabled():  # recorded: the columns as a function of x, for higher order
+                col = Im2col(self.g)(x)
+            gw = (col @ gm.T).T.reshape(self.w_shape)
+        if len(needs) > 2:
+            return gx, gw, gm.sum(axis=1) if needs[2] else None
+        return gx, gw
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +239,7 @@ class _MaxRoute:
         self.code, self.g, self.x_shape = code, g, x.shape
         self.channel_major = _is_channel_major(x)  # the gradient is made in x's memory order
         self.oh, self.ow = code.shape[2:]
+        # x is not kept: only its shape and memory order
 
     def scatter(self, gy: np.ndarray) -> np.ndarray:
         """gy: (N, C, OH, OW) -> gx: (N, C, H, W), each gy entry sent to its window's max."""
@@ -295,17 +295,40 @@ def _max_2x2(x: np.ndarray, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
     return top, code
 
 
+def _first_inside(g: Geometry, h: int, w: int, oh: int, ow: int) -> np.ndarray:
+    """(OH, OW): the index of the first kernel offset of each window that falls inside the
+    (unpadded) image; where PyTorch starts each window, so an all -inf window routes there."""
+
+    def first(k: int, s: int, p: int, d: int, size: int, n: int) -> np.ndarray:
+        pos = np.arange(n)[:, None] * s - p + np.arange(k)[None, :] * d
+        inside = (pos >= 0) & (pos < size)
+        return np.where(inside.any(axis=1), inside.argmax(axis=1), 0)
+
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = g
+    return first(kh, sh, ph, dh, h, oh)[:, None] * kw + first(kw, sw, pw, dw, w, ow)[None, :]
+
+
 def _max_windows(x: np.ndarray, g: Geometry, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
-    """Any window: a running maximum over the KH*KW offset views of the -inf padded input;
-    an offset's index is recorded where it is strictly greater (first maximum wins ties)."""
+    """Any window: a running maximum over the KH*KW offset views of the -inf padded input,
+    starting from -inf at the window's first pixel inside the image; an offset's index is
+    recorded where it is strictly greater (the first maximum wins ties). Where a window holds
+    NaN (the maximum is NaN), its last NaN is recorded instead, as PyTorch does."""
     xp = _padded(x, g.padding, -np.inf)
     views = [xp[:, :, rows, cols] for _, _, rows, cols in g.offsets(oh, ow)]
     y = _alloc_like(x, (x.shape[0], x.shape[1], oh, ow), zero=False)
-    np.copyto(y, views[0])
-    code = np.zeros_like(y, dtype=np.uint8 if len(views) < 256 else np.int32)
-    for k, v in enumerate(views[1:], 1):
-        np.copyto(code, k, where=v > y)
-        np.maximum(y, v, out=y)
+    code = np.empty_like(y, dtype=np.uint8 if len(views) < 256 else np.int32)
+    first = _first_inside(g, x.shape[2], x.shape[3], oh, ow)
+    for nan_aware in (False, True):
+        y.fill(-np.inf)
+        code[...] = first
+        for k, v in enumerate(views):
+            better = v > y
+            if nan_aware:
+                better |= np.isnan(v)
+            np.copyto(code, k, where=better)
+            np.maximum(y, v, out=y)
+        if nan_aware or not np.isnan(y).any():
+            break
     return y, code
 
 
@@ -313,11 +336,11 @@ class MaxPool2d(Function):
     """x: (N, C, H, W) -> y: (N, C, OH, OW), the maximum of each window (padding is -inf).
 
     The gradient goes to the position of the maximum; on ties, to the first maximum in
-    window order (row-major over the kernel), like PyTorch. The routing is fixed by the
-    forward, so the gradient's own derivative with respect to x is zero.
+    window order (row-major over the kernel), like PyTorch; a window holding NaN sends it to
+    its last NaN, and a window of only -inf to its first pixel inside the image, also like
+    PyTorch. The routing is fixed by the forward, so the gradient's own derivative with
+    respect to x is zero.
     """
-
-    saved_inputs = ()
 
     def __init__(self, geometry: Geometry):
         self.g = geometry
@@ -325,38 +348,39 @@ class MaxPool2d(Function):
     def forward(self, x):
         g = self.g
         oh, ow = g.out_hw(x.shape[2], x.shape[3])
+        y = None
         if g.kernel == g.stride == (2, 2) and g.padding == (0, 0) and g.dilation == (1, 1):
             y, code = _max_2x2(x, oh, ow)
-        else:
+            if np.isnan(y).any():  # NaN routing needs the general pass
+                y = None
+        if y is None:
             y, code = _max_windows(x, g, oh, ow)
-        self.route = _MaxRoute(code, x, g)
+        self.save_for_backward(x, code)
         return y
 
     def backward(self, gy):
-        return RouteToMax(self.route)(gy)
+        x, code = self.saved_tensors  # x also keeps a recorded gradient connected to the input
+        return RouteToMax(_MaxRoute(code.data, x.data, self.g))(gy, x)
 
 
 class RouteToMax(Function):
     """gy: (N, C, OH, OW) -> (N, C, H, W): each value sent to its window's max position
-    (MaxPool2d's gradient). Linear in gy; its backward is GatherAtMax."""
-
-    saved_inputs = ()
+    (MaxPool2d's gradient). Linear in gy; its backward is GatherAtMax. The optional second
+    input is the pooled x, whose gradient is zero (the routing does not change with x)."""
 
     def __init__(self, route: _MaxRoute):
         self.route = route
 
-    def forward(self, gy):
+    def forward(self, gy, *x):
         return self.route.scatter(gy)
 
     def backward(self, ggx):
-        return GatherAtMax(self.route)(ggx)
+        return (GatherAtMax(self.route)(ggx),) + tuple(ggx * 0 for _ in self.edges[1:])
 
 
 class GatherAtMax(Function):
     """gx: (N, C, H, W) -> (N, C, OH, OW): the entries at the windows' max positions.
     The adjoint of RouteToMax (and its backward)."""
-
-    saved_inputs = ()
 
     def __init__(self, route: _MaxRoute):
         self.route = route
@@ -394,8 +418,6 @@ class AvgPool2d(Function):
     pixels in the window. Linear in x; its backward is AvgPool2dTranspose.
     """
 
-    saved_inputs = ()
-
     def __init__(self, geometry: Geometry, count_include_pad: bool = True):
         self.g, self.count_include_pad = geometry, count_include_pad
 
@@ -417,8 +439,6 @@ class AvgPool2d(Function):
 class AvgPool2dTranspose(Function):
     """gy: (N, C, OH, OW) -> (N, C, H, W): gy / divisor added to every pixel of its window.
     AvgPool2d's gradient and its adjoint; its backward is AvgPool2d."""
-
-    saved_inputs = ()
 
     def __init__(self, x_shape: tuple, geometry: Geometry, count_include_pad: bool = True):
         self.x_shape, self.g, self.count_include_pad = tuple(x_shape), geometry, count_include_pad

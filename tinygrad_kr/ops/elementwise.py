@@ -1,92 +1,109 @@
 """Elementwise op nodes: arithmetic, transcendental functions and activations.
 
 Each class is one node of the graph, forward (numpy) and backward (Tensor ops) side by side,
-like the MulLayer/AddLayer of the textbook. Binary ops broadcast; their backward reduces the
-gradient to each input's shape with `unbroadcast`.
+like the MulLayer/AddLayer of the textbook. Binary ops broadcast; the engine sums each
+gradient down to its input's shape, so their backward is just the textbook formula.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..autograd import Function, unbroadcast
-
-
-def _ensure_float(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Cast an integer result of a float op (e.g. int / int) to the float it should be."""
-    return y if y.dtype.kind in "fc" else y.astype(np.float32)
-
+from ..autograd import Function
+from ..tensor import Tensor, where
 
 # ---- arithmetic ----------------------------------------------------------------------------
 
 
 class Add(Function):
-    saved_inputs = ()
+    """a + b. Gradients: gy and gy."""
+
+    array_backward = True
 
     def forward(self, a, b):
         return a + b
 
     def backward(self, gy):
-        gy, a, b = self.plain(gy, *self.inputs)
-        ga = unbroadcast(gy, a) if self.needs_grad(0) else None
-        return ga, unbroadcast(gy, b) if self.needs_grad(1) else None
+        return gy, gy
 
 
 class Sub(Function):
-    saved_inputs = ()
+    """a - b. Gradients: gy and -gy."""
+
+    array_backward = True
 
     def forward(self, a, b):
         return a - b
 
     def backward(self, gy):
-        gy, a, b = self.plain(gy, *self.inputs)
-        ga = unbroadcast(gy, a) if self.needs_grad(0) else None
-        return ga, unbroadcast(-gy, b) if self.needs_grad(1) else None
+        return gy, -gy if self.needs_input_grad[1] else None
 
 
 class Neg(Function):
-    saved_inputs = ()
+    """-x. Gradient: -gy."""
+
+    array_backward = True
 
     def forward(self, x):
         return -x
 
     def backward(self, gy):
-        (gy,) = self.plain(gy)
         return -gy
 
 
 class Mul(Function):
+    """a * b. Gradients: gy * b and gy * a (the textbook's MulLayer)."""
+
+    array_backward = True
+
     def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad  # each gradient needs the other input only
+        self.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     def backward(self, gy):
-        gy, a, b = self.plain(gy, *self.inputs)
-        ga = unbroadcast(gy * b, a) if self.needs_grad(0) else None
-        gb = unbroadcast(gy * a, b) if self.needs_grad(1) else None
+        a, b = self.saved_tensors
+        ga = gy * b if self.needs_input_grad[0] else None
+        gb = gy * a if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(Function):
+    """a / b (floats; the caller converts integers). Gradients: gy / b and -gy * a / b**2."""
+
+    array_backward = True
+
     def forward(self, a, b):
-        return _ensure_float(a, a / b)
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b)  # only gb needs a
+        return a / b
 
     def backward(self, gy):
-        gy, a, b = self.plain(gy, *self.inputs)
-        ga = unbroadcast(gy / b, a) if self.needs_grad(0) else None
-        gb = unbroadcast(-gy * a / (b * b), b) if self.needs_grad(1) else None
+        a, b = self.saved_tensors
+        ga = gy / b if self.needs_input_grad[0] else None
+        gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Pow(Function):
-    """x ** p; the gradient with respect to p is x**p * log(x) (defined for x > 0)."""
+    """x ** p. Gradients: gy * p * x**(p-1) (0 where p == 0, so x**0 has gradient 0 even at
+    x = 0) and gy * x**p * log(x) (0 where x == 0 and p >= 0), both as in PyTorch."""
 
     def forward(self, x, p):
-        return _ensure_float(x, np.power(x, p))
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 = inf, as in PyTorch
+            y = np.power(x, p)
+        self.save_for_backward(x, p, y)
+        return y
 
     def backward(self, gy):
-        x, p = self.inputs
-        gx = unbroadcast(gy * p * x ** (p - 1), x) if self.needs_grad(0) else None
-        gp = unbroadcast(gy * x**p * x.log(), p) if self.needs_grad(1) else None
+        x, p, y = self.saved_tensors
+        gx = gp = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                gx = where(p.data == 0, 0.0, gy * p * x ** (p - 1))
+            if self.needs_input_grad[1]:
+                gp = where((x.data == 0) & (p.data >= 0), 0.0, gy * y * x.log())
         return gx, gp
 
 
@@ -94,27 +111,32 @@ class Pow(Function):
 
 
 class Exp(Function):
-    saved_inputs = ()
-    save_output = True
+    """exp(x). Gradient: gy * exp(x), the output itself."""
+
+    array_backward = True
 
     def forward(self, x):
-        self.y = np.exp(x)
-        return self.y
+        y = np.exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        gy, y = self.plain(gy, self.output())
+        (y,) = self.saved_tensors
         return gy * y
 
 
 class Log(Function):
     """Natural log; log(0) = -inf without a warning (its gradient there is inf)."""
 
+    array_backward = True
+
     def forward(self, x):
-        with np.errstate(divide="ignore"):
+        self.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(x)
 
     def backward(self, gy):
-        (x,) = self.inputs
+        (x,) = self.saved_tensors
         with np.errstate(divide="ignore"):
             return gy / x
 
@@ -122,103 +144,146 @@ class Log(Function):
 class Sqrt(Function):
     """Square root; the gradient at 0 is inf (1 / (2 * sqrt(0)))."""
 
-    saved_inputs = ()
-    save_output = True
+    array_backward = True
 
     def forward(self, x):
-        self.y = np.sqrt(x)
-        return self.y
+        with np.errstate(invalid="ignore"):
+            y = np.sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
+        (y,) = self.saved_tensors
         with np.errstate(divide="ignore"):
-            return gy / (self.output() * 2)
+            return gy / (y * 2)
 
 
 class Abs(Function):
+    """|x|. Gradient: gy * sign(x) (0 at x = 0, as PyTorch)."""
+
     def forward(self, x):
+        self.save_for_backward(x)
         return np.abs(x)
 
     def backward(self, gy):
-        (x,) = self.inputs
-        return gy * np.sign(x.data)
+        (x,) = self.saved_tensors
+        return gy * Sign()(x)
 
 
 class Sin(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return np.sin(x)
 
     def backward(self, gy):
-        (x,) = self.inputs
+        (x,) = self.saved_tensors
         return gy * x.cos()
 
 
 class Cos(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return np.cos(x)
 
     def backward(self, gy):
-        (x,) = self.inputs
+        (x,) = self.saved_tensors
         return gy * -x.sin()
 
 
 class Tanh(Function):
-    saved_inputs = ()
-    save_output = True
+    """tanh(x). Gradient: gy * (1 - y**2), from the output y."""
+
+    array_backward = True
 
     def forward(self, x):
-        self.y = np.tanh(x)
-        return self.y
+        y = np.tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        gy, y = self.plain(gy, self.output())
+        (y,) = self.saved_tensors
         return gy * (1 - y * y)
 
 
 class Sigmoid(Function):
-    """1 / (1 + exp(-x)), computed without overflow for any x."""
+    """1 / (1 + exp(-x)), without overflow for any x. Gradient: gy * y * (1 - y)."""
 
-    saved_inputs = ()
-    save_output = True
+    array_backward = True
 
     def forward(self, x):
         # exp of -|x| only: no overflow at +-1000, full precision in both tails.
         e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self.y
-
-    def backward(self, gy):
-        gy, y = self.plain(gy, self.output())
-        return gy * y * (1 - y)
-
-
-# ---- activations (piecewise; the derivative is a constant mask) -------------------------------
-
-
-class ReLU(Function):
-    saved_inputs = ()
-
-    def forward(self, x):
-        y = np.maximum(x, 0)
-        self.mask = y > 0
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        (gy,) = self.plain(gy)
-        return gy * self.mask
+        (y,) = self.saved_tensors
+        return gy * y * (1 - y)
+
+
+# ---- piecewise functions: their derivative is a step ---------------------------------------
+
+
+class Step(Function):
+    """1 where x > 0, else 0 (in x's dtype). Its derivative is 0 everywhere; as a node it keeps
+    a recorded gradient such as ReLU's connected to x, so that differentiating that gradient
+    again gives zeros (a gradient penalty), as in PyTorch, instead of "does not require grad"."""
+
+    array_backward = True
+
+    def forward(self, x):
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, gy):
+        return gy * 0
+
+
+class Sign(Function):
+    """-1, 0 or 1 by the sign of x; derivative 0 (see Step)."""
+
+    array_backward = True
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, gy):
+        return gy * 0
+
+
+def step(y: Any) -> Any:
+    """Where y > 0: the Step node for a Tensor, a boolean mask for an array."""
+    return Step()(y) if isinstance(y, Tensor) else y > 0
+
+
+class ReLU(Function):
+    """max(x, 0). Gradient: gy where the output is positive, else 0."""
+
+    array_backward = True
+
+    def forward(self, x):
+        y = np.maximum(x, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_tensors
+        return gy * step(y)
 
 
 class LeakyReLU(Function):
-    saved_inputs = ()
+    """x for x > 0, negative_slope * x otherwise."""
 
     def __init__(self, negative_slope: float = 0.01):
         self.slope = negative_slope
 
     def forward(self, x):
-        self.mask = x > 0
-        return np.where(self.mask, x, x * x.dtype.type(self.slope))
+        self.save_for_backward(x)
+        return np.where(x > 0, x, x * x.dtype.type(self.slope))
 
     def backward(self, gy):
-        return gy * np.where(self.mask, 1, self.slope).astype(gy.dtype)
+        (x,) = self.saved_tensors
+        return gy * (step(x) * (1 - self.slope) + self.slope)
 
 
 class ELU(Function):
@@ -228,86 +293,91 @@ class ELU(Function):
         self.alpha = alpha
 
     def forward(self, x):
+        self.save_for_backward(x)
         return np.where(x > 0, x, np.expm1(np.minimum(x, 0)) * x.dtype.type(self.alpha))
 
     def backward(self, gy):
-        (x,) = self.inputs
-        pos = x.data > 0
+        (x,) = self.saved_tensors
         # d/dx alpha*(exp(x)-1) = alpha*exp(x), written with Tensor ops for higher order.
-        neg = (x.minimum(0)).exp() * self.alpha
-        return gy * (neg * ~pos + pos)
+        return gy * where(x.data > 0, 1.0, x.minimum(0).exp() * self.alpha)
 
 
 class Clip(Function):
-    saved_inputs = ()
+    """x limited to [min, max] (either may be None). Gradient: gy inside the range, else 0."""
 
-    def __init__(self, min=None, max=None):
+    array_backward = True
+
+    def __init__(self, min: Any = None, max: Any = None):
         self.lo, self.hi = min, max
 
     def forward(self, x):
-        self.mask = np.ones(x.shape, dtype=bool)
+        inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
-            self.mask &= x >= self.lo
+            inside &= x >= self.lo
         if self.hi is not None:
-            self.mask &= x <= self.hi
+            inside &= x <= self.hi
+        self.save_for_backward(inside)
         return np.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        return gy * self.mask
+        (inside,) = self.saved_tensors
+        return gy * inside
 
 
 class Maximum(Function):
     """Elementwise max; at ties the gradient is split evenly, as in PyTorch."""
 
+    array_backward = True
+
     def forward(self, a, b):
+        self.save_for_backward(a, b)
         return np.maximum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        wa = (a.data > b.data) + (a.data == b.data) * 0.5
-        ga = unbroadcast(gy * wa, a) if self.needs_grad(0) else None
-        gb = unbroadcast(gy * (1 - wa), b) if self.needs_grad(1) else None
-        return ga, gb
+        a, b = self.saved_tensors
+        half = a.dtype.type(0.5)
+        wa = (a > b).astype(a.dtype) + (a == b) * half  # 1, 1/2 or 0: a's share
+        return gy * wa, gy * (1 - wa)
 
 
 class Minimum(Function):
     """Elementwise min; at ties the gradient is split evenly, as in PyTorch."""
 
+    array_backward = True
+
     def forward(self, a, b):
+        self.save_for_backward(a, b)
         return np.minimum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        wa = (a.data < b.data) + (a.data == b.data) * 0.5
-        ga = unbroadcast(gy * wa, a) if self.needs_grad(0) else None
-        gb = unbroadcast(gy * (1 - wa), b) if self.needs_grad(1) else None
-        return ga, gb
+        a, b = self.saved_tensors
+        half = a.dtype.type(0.5)
+        wa = (a < b).astype(a.dtype) + (a == b) * half  # 1, 1/2 or 0: a's share
+        return gy * wa, gy * (1 - wa)
 
 
 class Where(Function):
-    """where(cond, x, y); cond is a constant boolean array."""
+    """where(cond, x, y) for a boolean tensor cond (not differentiated)."""
 
-    saved_inputs = ()
+    array_backward = True
 
-    def __init__(self, cond: np.ndarray):
-        self.cond = cond
-
-    def forward(self, x, y):
-        return np.where(self.cond, x, y)
+    def forward(self, cond, x, y):
+        self.save_for_backward(cond)
+        return np.where(cond, x, y)
 
     def backward(self, gy):
-        x, y = self.inputs
-        gx = unbroadcast(gy * self.cond, x) if self.needs_grad(0) else None
-        gyy = unbroadcast(gy * ~self.cond, y) if self.needs_grad(1) else None
-        return gx, gyy
+        (cond,) = self.saved_tensors
+        gx = gy * cond if self.needs_input_grad[1] else None
+        gyy = gy * ~cond if self.needs_input_grad[2] else None
+        return None, gx, gyy
 
 
 class Cast(Function):
     """astype between float dtypes (the gradient is cast back)."""
 
-    saved_inputs = ()
+    array_backward = True
 
-    def __init__(self, dtype):
+    def __init__(self, dtype: Any):
         self.dtype = np.dtype(dtype)
 
     def forward(self, x):
@@ -316,3 +386,4 @@ class Cast(Function):
 
     def backward(self, gy):
         return gy.astype(self.src)
+

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function
 
 
 class MatMul(Function):
     """a @ b for a: (..., n, k), b: (..., k, m) with broadcast batch axes.
 
+    Gradients: gy @ b^T and a^T @ gy (summed over broadcast batch axes by the engine).
     1-D operands are reshaped by `Tensor.__matmul__` before they reach this node.
     """
+
+    array_backward = True
 
     def forward(self, a, b):
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
@@ -18,10 +21,12 @@ class MatMul(Function):
                 f"{a.shape[-1] if a.ndim else None} (axis {a.ndim - 1}) != "
                 f"{b.shape[-2] if b.ndim > 1 else None} (axis {max(b.ndim - 2, 0)})"
             )
+        need_a, need_b = self.needs_input_grad  # each gradient needs the other operand only
+        self.save_for_backward(a if need_b else None, b if need_a else None)
         return a @ b
 
     def backward(self, gy):
-        gy, a, b = self.plain(gy, *self.inputs)
-        ga = unbroadcast(gy @ b.mT, a) if self.needs_grad(0) else None
-        gb = unbroadcast(a.mT @ gy, b) if self.needs_grad(1) else None
+        a, b = self.saved_tensors
+        ga = gy @ b.mT if self.needs_input_grad[0] else None
+        gb = a.mT @ gy if self.needs_input_grad[1] else None
         return ga, gb

@@ -20,26 +20,30 @@ class Linear(Function):
     leading axes of x are flattened into one batch axis for gW and gb).
     """
 
-    saved_inputs = (0, 1)
+    array_backward = True
 
     def forward(self, x: np.ndarray, W: np.ndarray, *b: np.ndarray) -> np.ndarray:
+        needs = self.needs_input_grad  # gx needs W, gW needs x
+        self.save_for_backward(x if needs[1] else None, W if needs[0] else None)
+        self.w_shape = W.shape
         y = x @ W.T
         if b:
             y += b[0]
         return y
 
     def backward(self, gy):
-        gy, x, W = self.plain(gy, self.inputs[0], self.inputs[1])
-        gx = gy @ W if self.needs_grad(0) else None
+        x, W = self.saved_tensors
+        needs = self.needs_input_grad
+        gx = gy @ W if needs[0] else None
         gW = gb = None
-        wants_b = len(self.inputs) > 2 and self.needs_grad(2)
-        if self.needs_grad(1) or wants_b:
-            g2 = gy if gy.ndim == 2 else gy.reshape(-1, W.shape[0])
-            if self.needs_grad(1):
-                x2 = x if x.ndim == 2 else x.reshape(-1, W.shape[1])
+        wants_b = len(needs) > 2 and needs[2]
+        if needs[1] or wants_b:
+            g2 = gy if gy.ndim == 2 else gy.reshape(-1, self.w_shape[0])
+            if needs[1]:
+                x2 = x if x.ndim == 2 else x.reshape(-1, self.w_shape[1])
                 gW = g2.T @ x2
             if wants_b:
                 gb = g2.sum(axis=0)
-        if len(self.inputs) > 2:
+        if len(needs) > 2:
             return gx, gW, gb
         return gx, gW

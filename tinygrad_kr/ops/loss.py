@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
-from ..tensor import _new
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -37,32 +36,40 @@ class SoftmaxCrossEntropy(Function):
     of non-ignored targets (index targets) or by N * prod(d) (probability targets).
 
     Gradient: (softmax(x) * sum_c(t) - t) * g, i.e. (softmax - onehot) / N for a batch mean;
-    for probability targets also d/dt = -log_softmax(x) * g.
+    for probability targets also d/dt = -log_softmax(x) * g. A recorded backward computes the
+    softmax again from x in the graph (for higher derivatives); otherwise the forward's is used.
     """
+
+    array_backward = True
 
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
         self.reduction, self.ignore_index = reduction, ignore_index
+
+    def _targets(self, t: np.ndarray) -> tuple:
+        """(index of each sample's class in an (N, C, *d) array, mask of counted targets or None)."""
+        valid = t != self.ignore_index
+        if valid.all():
+            return _class_index(t), None
+        return _class_index(np.where(valid, t, 0)), valid
 
     def forward(self, x, t):
         z = x - x.max(axis=1, keepdims=True)  # array methods: less dispatch than np.max
         e = np.exp(z)
         s = e.sum(axis=1, keepdims=True)
         e /= s
-        self.p = e  # softmax, kept for the first-order backward
         self.hard = t.dtype.kind in "iu"
         if self.hard:
-            valid = t != self.ignore_index
-            self.valid = None if valid.all() else valid
-            tc = t if self.valid is None else np.where(valid, t, 0)
-            self.t_idx = _class_index(tc)
-            loss = np.log(s)[:, 0] - z[self.t_idx]
-            if self.valid is not None:
+            t_idx, valid = self._targets(t)
+            loss = np.log(s)[:, 0] - z[t_idx]
+            if valid is not None:
                 loss *= valid
-            self.count = int(valid.sum()) if self.valid is not None else t.size
+            self.count = int(valid.sum()) if valid is not None else t.size
+            self.save_for_backward(x, t, e)  # e: the softmax
         else:
-            self.logp = z - np.log(s)
-            loss = -np.sum(t * self.logp, axis=1)
+            logp = z - np.log(s)
+            loss = -np.sum(t * logp, axis=1)
             self.count = loss.size
+            self.save_for_backward(x, t, e, logp)
         if self.reduction == "none":
             return loss
         total = loss.sum()
@@ -74,34 +81,30 @@ class SoftmaxCrossEntropy(Function):
     def _scale(self, gy):
         """The upstream gradient, shaped to broadcast against (N, C, *d)."""
         if self.reduction == "none":
-            return gy.expand_dims(1)
+            return gy.reshape(gy.shape[:1] + (1,) + gy.shape[1:])
         if self.reduction == "mean":
             return gy / max(self.count, 1)  # all ignored: the masked gradient is 0, not nan
         return gy
 
     def backward(self, gy):
-        x, t = self.inputs
+        x, t, p = self.saved_tensors[:3]
+        recorded = is_grad_enabled()
+        if recorded:
+            p = x.softmax(axis=1)
         g = self._scale(gy)
-        # Under create_graph the softmax is recomputed from x in the graph (higher order);
-        # otherwise the array saved by forward is reused.
-        create = is_grad_enabled()
-        p = x.softmax(axis=1) if create else self.p
-        gx = gt = None
         if self.hard:
-            if self.needs_grad(0):
-                onehot = np.zeros_like(self.p)
-                onehot[self.t_idx] = 1
-                if self.valid is not None:
-                    onehot *= np.expand_dims(self.valid, 1)
-                    p = p * np.expand_dims(self.valid, 1).astype(self.p.dtype)
-                (g,) = self.plain(g)
-                gx = (p - onehot) * g
+            t_idx, valid = self._targets(t.data if recorded else t)
+            onehot = np.zeros(p.shape, dtype=p.dtype)
+            onehot[t_idx] = 1
+            gx = (p - onehot) * g
+            if valid is not None:
+                gx = gx * np.expand_dims(valid, 1)
             return gx, None
-        p = p if create else _new(p)
-        if self.needs_grad(0):
+        gx = gt = None
+        if self.needs_input_grad[0]:
             gx = (p * t.sum(axis=1, keepdims=True) - t) * g
-        if self.needs_grad(1):
-            logp = x.log_softmax(axis=1) if create else _new(self.logp)
+        if self.needs_input_grad[1]:
+            logp = x.log_softmax(axis=1) if recorded else self.saved_tensors[3]
             gt = -logp * g
         return gx, gt
 
@@ -117,19 +120,17 @@ class BinaryCrossEntropy(Function):
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)
-        self.log_x, self.log_1mx = log_x, log_1mx
+        self.save_for_backward(x, t)
         return -(t * log_x + (1 - t) * log_1mx)
 
     def backward(self, gy):
-        x, t = self.inputs
+        x, t = self.saved_tensors
         gx = gt = None
-        if self.needs_grad(0):
+        if self.needs_input_grad[0]:
             gx = gy * (x - t) / (x * (1 - x)).maximum(1e-12)
-        if self.needs_grad(1):
-            if is_grad_enabled():
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
                 gt = gy * ((1 - x).log().maximum(-100) - x.log().maximum(-100))
-            else:
-                gt = gy * _new(self.log_1mx - self.log_x)
         return gx, gt
 
 
@@ -141,10 +142,11 @@ class BinaryCrossEntropyWithLogits(Function):
     """
 
     def forward(self, x, t):
+        self.save_for_backward(x, t)
         return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
 
     def backward(self, gy):
-        x, t = self.inputs
-        gx = gy * (x.sigmoid() - t) if self.needs_grad(0) else None
-        gt = gy * -x if self.needs_grad(1) else None
+        x, t = self.saved_tensors
+        gx = gy * (x.sigmoid() - t) if self.needs_input_grad[0] else None
+        gt = gy * -x if self.needs_input_grad[1] else None
         return gx, gt

@@ -1,73 +1,120 @@
-"""Reductions and the softmax family (numpy naming: axis, keepdims)."""
+"""Reductions and the softmax family (numpy naming: axis, keepdims).
+
+float16 inputs are summed in float32 (and the result cast back), so the mean of 100,000
+float16 ones is 1, not inf; PyTorch accumulates the same way.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ..autograd import Function
+from ..tensor import Tensor
 
 
-def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...]:
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """axis (None, int, negative int or tuple) -> sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < ndim:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
-        out.append(int(a) % ndim)
+        out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-class Sum(Function):
-    saved_inputs = ()
+def expand(g: Any, shape: tuple) -> Any:
+    """g broadcast to `shape`: the BroadcastTo node for a Tensor, np.broadcast_to for an array."""
+    return g.broadcast_to(shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
 
-    def __init__(self, axis=None, keepdims: bool = False):
+
+def _accumulator(dtype: np.dtype) -> Any:
+    return np.float32 if dtype == np.float16 else None
+
+
+class Sum(Function):
+    """Sum over axes. Gradient: gy repeated over the summed axes."""
+
+    array_backward = True
+
+    def __init__(self, axis: Any = None, keepdims: bool = False):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim, "sum")
         self.shape = x.shape
-        return np.sum(x, axis=self.axes, keepdims=self.keepdims)
+        y = np.sum(x, axis=self.axes, keepdims=self.keepdims, dtype=_accumulator(x.dtype))
+        if x.dtype == np.float16:
+            with np.errstate(over="ignore"):  # a float16 sum may overflow to inf, as in PyTorch
+                return y.astype(x.dtype, copy=False)
+        return y
 
     def backward(self, gy):
-        if not self.keepdims:
-            gy = gy.reshape(keepdims_shape(self.shape, self.axes))
-        return gy.broadcast_to(self.shape)
+        return expand(gy.reshape(keepdims_shape(self.shape, self.axes)), self.shape)
+
+
+class Mean(Function):
+    """Mean over axes (floats). Gradient: gy / n repeated over the reduced axes."""
+
+    array_backward = True
+
+    def __init__(self, axis: Any = None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.axis, x.ndim, "mean")
+        self.shape = x.shape
+        self.n = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64))
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
+            y = np.mean(x, axis=self.axes, keepdims=self.keepdims, dtype=_accumulator(x.dtype))
+        return np.asarray(y).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        g = gy.reshape(keepdims_shape(self.shape, self.axes))
+        return expand(g / max(self.n, 1), self.shape)
+
+
+def _check_nonempty(x: np.ndarray, axis: Any, axes: tuple, op: str) -> None:
+    """max/min of nothing is undefined: PyTorch's errors for an empty tensor or reduced axis."""
+    if axis is None and x.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}; give the axis to reduce")
+    for a in axes:
+        if x.shape[a] == 0:
+            raise ValueError(f"{op}: expected reduction axis {a} of shape {x.shape} to have non-zero size")
 
 
 class Max(Function):
     """max over axes; the gradient is split evenly among tied maxima (like torch.amax)."""
 
+    array_backward = True
     _reduce = staticmethod(np.max)
     name = "max"
 
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis: Any = None, keepdims: bool = False):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim, self.name)
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
-        self.y = self._reduce(x, axis=self.axes, keepdims=True)
-        if self.keepdims:
-            return self.y
-        return self.y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        _check_nonempty(x, self.axis, self.axes, self.name)
+        y = self._reduce(x, axis=self.axes, keepdims=True)
+        self.save_for_backward(x, y)
+        return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):
-        (x,) = self.inputs
-        mask = x.data == self.y
-        weight = mask / mask.sum(axis=self.axes, keepdims=True).astype(x.dtype)
-        if not self.keepdims:
-            gy = gy.reshape(self.y.shape)
-        return gy * weight
+        x, y = self.saved_tensors  # y: keepdims shape
+        winners = (x == y).astype(x.dtype)  # NaN maxima have no winner: their gradient is NaN
+        with np.errstate(invalid="ignore"):
+            return gy.reshape(y.shape) * winners / winners.sum(axis=self.axes, keepdims=True)
 
 
 class Min(Max):
@@ -76,66 +123,73 @@ class Min(Max):
 
 
 class LogSumExp(Function):
-    """log(sum(exp(x))) computed stably (the max is subtracted first)."""
+    """log(sum(exp(x))) computed stably (the max is subtracted first); -inf over nothing."""
 
-    saved_inputs = ()
-    save_output = True
-
-    def __init__(self, axis=None, keepdims: bool = False):
+    def __init__(self, axis: Any = None, keepdims: bool = False):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim, "logsumexp")
-        m = np.max(x, axis=self.axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        self.y = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
-        self.shape = x.shape
-        return self.y if self.keepdims else self.y.reshape(
-            [n for i, n in enumerate(x.shape) if i not in self.axes]
-        )
+        kshape = keepdims_shape(x.shape, self.axes)
+        if x.size == 0:
+            y = np.full(kshape, -np.inf, dtype=x.dtype)
+        else:
+            m = np.max(x, axis=self.axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+            with np.errstate(divide="ignore"):
+                y = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        self.kshape = kshape
+        out = y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        self.save_for_backward(x, out)
+        return out
 
     def backward(self, gy):
-        (x,) = self.inputs
-        if not self.keepdims:
-            gy = gy.reshape(keepdims_shape(self.shape, self.axes))
-        y = self.output()  # keepdims shape
-        return gy * (x - y).exp()
+        x, y = self.saved_tensors  # y: the output (so a recorded backward depends on it)
+        return gy.reshape(self.kshape) * (x - y.reshape(self.kshape)).exp()
 
 
 class Softmax(Function):
-    saved_inputs = ()
-    save_output = True
+    """exp(x) / sum(exp(x)) along one axis. Gradient: y * gy - y * sum(y * gy)."""
+
+    array_backward = True
 
     def __init__(self, axis: int = -1):
         self.axis = axis
 
     def forward(self, x):
-        (self.ax,) = normalize_axis(self.axis, x.ndim, "softmax")
-        e = np.exp(x - np.max(x, axis=self.ax, keepdims=True))
-        e /= np.sum(e, axis=self.ax, keepdims=True)
-        self.y = e
-        return e
+        axes = normalize_axis(self.axis, x.ndim, "softmax")
+        self.ax = axes[0] if axes else None
+        if x.size == 0:
+            y = np.empty_like(x)
+        else:
+            y = np.exp(x - np.max(x, axis=self.ax, keepdims=True))
+            y /= np.sum(y, axis=self.ax, keepdims=True)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         gx = y * gy
         return gx - y * gx.sum(axis=self.ax, keepdims=True)
 
 
 class LogSoftmax(Function):
-    saved_inputs = ()
-    save_output = True
+    """x - logsumexp(x) along one axis. Gradient: gy - softmax(x) * sum(gy)."""
 
     def __init__(self, axis: int = -1):
         self.axis = axis
 
     def forward(self, x):
-        (self.ax,) = normalize_axis(self.axis, x.ndim, "log_softmax")
-        z = x - np.max(x, axis=self.ax, keepdims=True)
-        z -= np.log(np.sum(np.exp(z), axis=self.ax, keepdims=True))
-        self.y = z
+        axes = normalize_axis(self.axis, x.ndim, "log_softmax")
+        self.ax = axes[0] if axes else None
+        if x.size == 0:
+            z = np.empty_like(x)
+        else:
+            z = x - np.max(x, axis=self.ax, keepdims=True)
+            z -= np.log(np.sum(np.exp(z), axis=self.ax, keepdims=True))
+        self.save_for_backward(z)
         return z
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         return gy - y.exp() * gy.sum(axis=self.ax, keepdims=True)
