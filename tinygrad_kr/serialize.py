@@ -490,8 +490,8 @@ def _checked_shape(
 
 # What zipfile, the npy reader and the JSON parser raise on damaged bytes, found by flipping every
 # byte of a checkpoint: e.g. OSError for a seek to a garbage offset, RuntimeError for a flipped
-# "encrypted" flag, RecursionError for absurdly nested JSON. (CheckpointError is a ValueError and
-# is re-raised unchanged.)
+# "encrypted" flag, RecursionError (a RuntimeError) for absurdly nested JSON. (CheckpointError is
+# a ValueError and is re-raised unchanged.)
 _DAMAGE = (
     zipfile.BadZipFile,
     EOFError,
@@ -502,7 +502,6 @@ _DAMAGE = (
     OverflowError,
     NotImplementedError,
     RuntimeError,
-    RecursionError,
     OSError,
 )
 
