@@ -7,23 +7,29 @@ import io
 import json
 import math
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 import zipfile
+import zlib
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.lib import format as npformat
 
 import tinygrad_kr as tg
 from tinygrad_kr import serialize
-from tinygrad_kr.serialize import FORMAT_VERSION, MANIFEST, CheckpointError, load, save
+from tinygrad_kr.serialize import FORMAT_NAME, FORMAT_VERSION, MANIFEST, CheckpointError, load, save
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,9 +176,11 @@ leaves = st.one_of(
 )
 trees = st.recursive(
     leaves,
-    lambda kids: st.lists(kids, max_size=3)
-    | st.lists(kids, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=4), kids, max_size=3),
+    lambda kids: (
+        st.lists(kids, max_size=3)
+        | st.lists(kids, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=4), kids, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -284,26 +292,35 @@ def test_flipped_byte_in_array_data_is_refused(tmp_path):
         load(path)
 
 
+def load_flipped(blob: bytes, path: Path, positions) -> Iterator[tuple[str, Any]]:
+    """For each byte position in `positions` and each of three masks, write `blob` with that byte
+    flipped to `path` and yield (a label, what load returned, or REFUSED for a CheckpointError)."""
+    for i in positions:
+        for mask in (0x01, 0x80, 0xFF):
+            flipped = bytearray(blob)
+            flipped[i] ^= mask
+            path.write_bytes(bytes(flipped))
+            try:
+                got = load(path)
+            except CheckpointError:
+                got = REFUSED
+            yield f"byte {i} ^ {mask:#x}", got
+
+
+REFUSED = object()
+
+
 def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
     """Zip leaves a few bytes unchecked (timestamps, attributes); no flip may give wrong data."""
     want = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, "s", None], "c": np.int64(7)}
     path = tmp_path / "ckpt.npz"
     save(want, path)
     blob = path.read_bytes()
-    bad = tmp_path / "bad.npz"
-    refused = 0
-    for i in range(len(blob)):
-        for mask in (0x01, 0x80, 0xFF):
-            flipped = bytearray(blob)
-            flipped[i] ^= mask
-            bad.write_bytes(bytes(flipped))
-            try:
-                got = load(bad)
-            except CheckpointError:
-                refused += 1
-                continue
-            assert_same(got, want, f"byte {i} ^ {mask:#x}")
-    assert refused > 0.75 * 3 * len(blob)
+    results = list(load_flipped(blob, tmp_path / "bad.npz", range(len(blob))))
+    for label, got in results:
+        if got is not REFUSED:
+            assert_same(got, want, label)
+    assert sum(got is REFUSED for _, got in results) > 0.75 * len(results)
 
 
 def test_a_header_that_disagrees_with_the_manifest_is_refused(good, tmp_path):
@@ -363,6 +380,261 @@ def test_unknown_node_and_missing_entry_are_refused(good, tmp_path):
         load(bad)
 
 
+# ---- hostile files: sizes and shapes ---------------------------------------------------------
+# A checkpoint may come from anyone. Loading must never allocate far more than the file holds
+# (a 60 KB file must not take 64 MB, a 1 MB file not 1 GB) and never end in a raw MemoryError.
+# These files are built field by field: zipfile itself would not write sizes that lie.
+
+
+def npy_bytes(descr: str, shape, payload: bytes = b"") -> bytes:
+    """An npy entry whose header declares `descr` and `shape`, followed by `payload` as it is."""
+    buf = io.BytesIO()
+    npformat.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": tuple(shape)})
+    return buf.getvalue() + payload
+
+
+def manifest_npy(arrays: dict) -> bytes:
+    """manifest.npy for a dict of arrays: key -> (entry name, dtype str, shape list)."""
+    items = {
+        key: {"type": "array", "entry": entry, "dtype": dtype, "shape": shape}
+        for key, (entry, dtype, shape) in arrays.items()
+    }
+    text = json.dumps(
+        {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": {"type": "dict", "items": items}}
+    )
+    return npy_bytes("|u1", (len(text),), text.encode())
+
+
+def local_header(name: str, method: int, crc: int, stored: int, size: int) -> bytes:
+    """A zip local file header (sizes as given, not as checked)."""
+    return struct.pack(
+        "<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, stored, size, len(name), 0
+    ) + (name.encode())
+
+
+def finish_zip(local: bytes, entries: list) -> bytes:
+    """`local` followed by a central directory of (name, offset, method, crc, stored, size)."""
+    central = b"".join(
+        struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            method,
+            0,
+            0x21,
+            crc,
+            stored,
+            size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        + name.encode()
+        for name, offset, method, crc, stored, size in entries
+    )
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0
+    )
+    return local + central + end
+
+
+def raw_zip(members: list) -> bytes:
+    """Members (name, bytes as stored, method, crc, declared uncompressed size) one after another."""
+    local, entries = b"", []
+    for name, data, method, crc, size in members:
+        entries.append((name, len(local), method, crc, len(data), size))
+        local += local_header(name, method, crc, len(data), size) + data
+    return finish_zip(local, entries)
+
+
+def stored(name: str, data: bytes) -> tuple:
+    return (name, data, zipfile.ZIP_STORED, zlib.crc32(data), len(data))
+
+
+def bomb(name: str, prefix: bytes, n_zeros: int, size: int | None = None) -> tuple:
+    """A deflate member of `prefix` and n_zeros zero bytes (compressed in 1 MB steps, about
+    1000:1); it declares `size` uncompressed bytes (the true size by default)."""
+    c, crc, chunk = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.crc32(prefix), bytes(2**20)
+    parts = [c.compress(prefix)]
+    for _ in range(n_zeros // len(chunk)):
+        parts.append(c.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    true_size = len(prefix) + n_zeros // len(chunk) * len(chunk)
+    return (name, b"".join(parts) + c.flush(), zipfile.ZIP_DEFLATED, crc, true_size if size is None else size)
+
+
+BOMB = 64 * 2**20  # what a bomb inflates to; its file is about 64 KB
+
+
+def load_measured(path: Path) -> tuple[Exception | None, int]:
+    """(the CheckpointError load raised, or None; the peak bytes allocated meanwhile)."""
+    tracemalloc.start()
+    try:
+        load(path)
+        error = None
+    except CheckpointError as e:
+        error = e
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return error, peak
+
+
+def assert_refused_cheaply(path: Path, match: str) -> None:
+    """load(path) raises CheckpointError matching `match` and allocates at most about the file size."""
+    error, peak = load_measured(path)
+    size = path.stat().st_size
+    assert error is not None, "the hostile file was loaded"
+    assert re.search(match, str(error)) and path.name in str(error), str(error)
+    assert peak < 2 * size + 2**20, f"{peak} bytes allocated to refuse a {size} byte file"
+
+
+def test_deflated_array_that_inflates_far_beyond_the_file_is_refused(tmp_path):
+    """The manifest, the npy header and the zip sizes all agree on 64 MB; the file is 64 KB."""
+    n = BOMB // 4
+    path = tmp_path / "bomb.npz"
+    members = [
+        stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", [n])})),
+        bomb("arrays/0.npy", npy_bytes("<f4", (n,)), BOMB),
+    ]
+    path.write_bytes(raw_zip(members))
+    assert path.stat().st_size < 2**17
+    assert_refused_cheaply(path, "compressed")
+
+
+def test_manifest_that_inflates_beyond_its_npy_header_is_refused(tmp_path):
+    """manifest.npy declares a few hundred bytes of JSON, then inflates to 64 MB of zeros."""
+    good_manifest = manifest_npy({})
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(raw_zip([bomb(MANIFEST, good_manifest, BOMB)]))
+    assert_refused_cheaply(path, "compressed")
+
+
+def test_deflate_stream_longer_than_its_declared_size_is_refused(tmp_path):
+    """The zip entry declares the true npy size, but its stream would inflate to 64 MB."""
+    want = np.arange(4, dtype=np.float32)
+    entry = npy_bytes("<f4", (4,), want.tobytes())
+    path = tmp_path / "long.npz"
+    members = [
+        stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", [4])})),
+        bomb("arrays/0.npy", entry, BOMB, size=len(entry))[:3] + (zlib.crc32(entry), len(entry)),
+    ]  # the CRC of the declared bytes: zipfile alone would read them and stop
+    path.write_bytes(raw_zip(members))
+    assert_refused_cheaply(path, "compressed")
+
+
+def test_stored_entry_with_more_bytes_than_its_header_declares_is_refused(tmp_path):
+    entry = npy_bytes("<f4", (4,), np.zeros(4, np.float32).tobytes() + b"\0" * 1000)
+    path = tmp_path / "long.npz"
+    path.write_bytes(
+        raw_zip(
+            [
+                stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", [4])})),
+                stored("arrays/0.npy", entry),
+            ]
+        )
+    )
+    assert_refused_cheaply(path, r"'arrays/0.npy' holds 1\d\d\d bytes .* declares 16 bytes")
+
+
+def test_stored_entry_whose_declared_size_differs_from_its_stored_size_is_refused(tmp_path):
+    entry = npy_bytes("<f4", (4,), np.zeros(4, np.float32).tobytes())
+    name, data, method, crc, _ = stored("arrays/0.npy", entry)
+    path = tmp_path / "lie.npz"
+    path.write_bytes(
+        raw_zip(
+            [
+                stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", [4])})),
+                (name, data, method, crc, 2**31),
+            ]
+        )
+    )
+    assert_refused_cheaply(path, "arrays/0.npy")
+
+
+def test_overlapping_entries_cannot_multiply_the_file(tmp_path):
+    """The "quoted overlap" zip bomb, uncompressed: entry i's bytes hold the local headers and
+    data of entries i+1.., so 40 entries in a 1 MB file would be 40 MB of arrays."""
+    k, payload = 40, bytes(2**20)
+    blob, entries, arrays = payload, [], {}
+    for i in reversed(range(k)):  # wrap the entries after i into entry i
+        name, npy = f"arrays/{i}.npy", npy_bytes("|u1", (len(blob),), blob)
+        head = local_header(name, 0, zlib.crc32(npy), len(npy), len(npy))
+        entries = [(name, -len(head), 0, zlib.crc32(npy), len(npy), len(npy))] + entries
+        arrays[f"a{i}"] = (name, "|u1", [len(blob)])
+        blob = head + npy
+    # each entry's offset is where its header ends up: from the end of the blob, it is a fixed distance
+    for j, (name, _, method, crc, size, _) in enumerate(entries):
+        entries[j] = (name, len(blob) - (30 + len(name) + size), method, crc, size, size)
+    manifest = manifest_npy(arrays)
+    local = blob + local_header(MANIFEST, 0, zlib.crc32(manifest), len(manifest), len(manifest)) + manifest
+    entries.append((MANIFEST, len(blob), 0, zlib.crc32(manifest), len(manifest), len(manifest)))
+    path = tmp_path / "overlap.npz"
+    path.write_bytes(finish_zip(local, entries))
+    with zipfile.ZipFile(path) as zf:  # a well-formed zip as far as zipfile can tell
+        assert len(zf.read("arrays/1.npy")) > len(payload)
+    assert_refused_cheaply(path, "overlap")
+
+
+ABSURD_SHAPES = [(2**40,), (2**31, 2**31), (2**62, 2**62, 0), (3, 2**63)]
+
+
+@pytest.mark.parametrize("shape", ABSURD_SHAPES)
+def test_absurd_shape_in_both_manifest_and_npy_header_is_refused(tmp_path, shape):
+    """The manifest and the header agree on a shape far larger than the 16 bytes of data."""
+    entry = npy_bytes("<f4", shape, bytes(16))
+    path = tmp_path / "absurd.npz"
+    path.write_bytes(
+        raw_zip(
+            [
+                stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", list(shape))})),
+                stored("arrays/0.npy", entry),
+            ]
+        )
+    )
+    assert_refused_cheaply(path, "shape")
+
+
+@pytest.mark.parametrize("shape", [[-4], [4.0], ["4"], [True, 4], 4, [1] * 65, None])
+def test_malformed_shape_in_the_manifest_is_refused(tmp_path, shape):
+    entry = npy_bytes("<f4", (4,), bytes(16))
+    path = tmp_path / "odd.npz"
+    path.write_bytes(
+        raw_zip(
+            [
+                stored(MANIFEST, manifest_npy({"w": ("arrays/0.npy", "<f4", shape)})),
+                stored("arrays/0.npy", entry),
+            ]
+        )
+    )
+    assert_refused_cheaply(path, "shape")
+
+
+def test_manifest_whose_npy_header_claims_a_terabyte_is_refused(tmp_path):
+    text = b'{"format": "tinygrad_kr.checkpoint", "version": 1, "root": 1}'
+    path = tmp_path / "huge_manifest.npz"
+    path.write_bytes(raw_zip([stored(MANIFEST, npy_bytes("|u1", (2**40,), text))]))
+    assert_refused_cheaply(path, "manifest.npy")
+
+
+def test_deeply_nested_manifest_is_refused(tmp_path):
+    text = (
+        b'{"format": "tinygrad_kr.checkpoint", "version": 1, "root": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}"
+    )
+    path = tmp_path / "deep.npz"
+    path.write_bytes(raw_zip([stored(MANIFEST, npy_bytes("|u1", (len(text),), text))]))
+    assert_refused_cheaply(path, "deep.npz")
+
+
 # ---- atomicity -------------------------------------------------------------------------------
 
 
@@ -393,20 +665,41 @@ def test_interrupted_save_removes_its_temp_file(good, tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["good.npz"]
 
 
-def test_failed_rename_removes_the_temp_file(tmp_path):
-    (tmp_path / "a_directory").mkdir()
+BOTH_FORMATS = pytest.mark.parametrize("name", ["ckpt.npz", "model.safetensors"])
+
+
+@BOTH_FORMATS
+def test_failed_rename_removes_the_temp_file(tmp_path, name):
+    (tmp_path / name).mkdir()
     with pytest.raises(OSError):
-        save({"a": np.ones(3)}, tmp_path / "a_directory")
-    assert os.listdir(tmp_path) == ["a_directory"]
+        save({"a": np.ones(3)}, tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
 
 
-def test_data_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+@BOTH_FORMATS
+def test_data_is_fsynced_before_the_rename(tmp_path, monkeypatch, name):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
     monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
-    save({"a": np.ones(3)}, tmp_path / "x.npz")
+    save({"a": np.ones(3)}, tmp_path / name)
     assert events[:2] == ["fsync", "replace"]
+
+
+@BOTH_FORMATS
+def test_interrupted_before_the_rename_keeps_the_old_file(tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    save({"a": np.zeros(3)}, path)
+    before = path.read_bytes()
+
+    def interrupt(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save({"a": np.ones(3)}, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [name]
 
 
 CHILD = """
