@@ -163,7 +163,7 @@ def test_random_sampler_num_samples_and_replacement():
     draws = RandomSampler(ds, replacement=True, num_samples=1000, seed=0).indices()
     assert draws.dtype == np.int64 and draws.min() == 0 and draws.max() == 3
     assert len(np.unique(draws)) == 4 and len(RandomSampler(ds, True, 7)) == 7
-    with pytest.raises(ValueError, match="num_samples must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 1, got 0"):
         RandomSampler(ds, num_samples=0)
     with pytest.raises(TypeError, match="replacement must be True or False, got 1"):
         RandomSampler(ds, replacement=1)
@@ -192,7 +192,7 @@ def test_weighted_sampler_draws_in_proportion_to_the_weights():
         (([1.0, -1.0], 2), "weights must be finite, >= 0 and not all 0"),
         (([0.0, 0.0], 2), "not all 0"),
         (([1.0, float("nan")], 2), "finite"),
-        (([1.0, 2.0], 0), "num_samples must be a positive integer, got 0"),
+        (([1.0, 2.0], 0), "num_samples must be an integer >= 1, got 0"),
         (
             ([1.0, 0.0, 2.0], 3, False),
             "without replacement num_samples=3 can't exceed the number of nonzero weights",
@@ -214,7 +214,7 @@ def test_batch_sampler_groups_indices_like_pytorch():
         theirs = list(torch.utils.data.BatchSampler(range(n), b, drop))
         assert list(BatchSampler(range(n), b, drop)) == theirs
         assert len(BatchSampler(range(n), b, drop)) == len(theirs)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
         BatchSampler(range(3), 0, False)
     with pytest.raises(TypeError, match="sampler must be an iterable of indices"):
         BatchSampler(3, 2, False)

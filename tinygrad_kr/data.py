@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ._args import check_bool as _check_bool
+from ._args import check_int
 from .random import get_generator
 from .tensor import Tensor
 
@@ -35,20 +37,6 @@ __all__ = [
     "Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "BatchSampler",
     "DataLoader",
 ]  # fmt: skip
-
-
-def _check_int(value: Any, name: str, who: str, low: int = 1) -> int:
-    """value as an int >= low, or a ValueError naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        what = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ValueError(f"{who}: {name} must be {what}, got {value!r}")
-    return int(value)
-
-
-def _check_bool(value: Any, name: str, who: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _rng(seed: int | None) -> np.random.Generator | None:
@@ -248,7 +236,7 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = _check_bool(replacement, "replacement", "RandomSampler")
         self._num_samples = (
-            None if num_samples is None else _check_int(num_samples, "num_samples", "RandomSampler")
+            None if num_samples is None else check_int(num_samples, "num_samples", "RandomSampler", 1)
         )
         self._rng = _rng(seed)
 
@@ -294,7 +282,7 @@ class WeightedRandomSampler(Sampler):
         if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise ValueError(f"{who}: weights must be finite, >= 0 and not all 0, got {_preview(w)}")
         self.weights = w
-        self.num_samples = _check_int(num_samples, "num_samples", who)
+        self.num_samples = check_int(num_samples, "num_samples", who, 1)
         self.replacement = _check_bool(replacement, "replacement", who)
         nonzero = int(np.count_nonzero(w))
         if not self.replacement and self.num_samples > nonzero:
@@ -334,7 +322,7 @@ class BatchSampler(Sampler):
                 f"BatchSampler: sampler must be an iterable of indices, got {type(sampler).__name__}"
             )
         self.sampler = sampler
-        self.batch_size = _check_int(batch_size, "batch_size", "BatchSampler")
+        self.batch_size = check_int(batch_size, "batch_size", "BatchSampler", 1)
         self.drop_last = _check_bool(drop_last, "drop_last", "BatchSampler")
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -415,7 +403,7 @@ class DataLoader:
         who = "DataLoader"
         _check_dataset(dataset, who)
         self.dataset = dataset
-        self.batch_size = _check_int(batch_size, "batch_size", who)
+        self.batch_size = check_int(batch_size, "batch_size", who, 1)
         self.shuffle = _check_bool(shuffle, "shuffle", who)
         self.drop_last = _check_bool(drop_last, "drop_last", who)
         self.num_workers = _check_workers(num_workers)
@@ -500,7 +488,7 @@ class DataLoader:
 
 
 def _check_workers(num_workers: Any) -> int:
-    n = _check_int(num_workers, "num_workers", "DataLoader", low=0)
+    n = check_int(num_workers, "num_workers", "DataLoader", 0)
     if n != 0:
         raise ValueError(
             f"DataLoader: num_workers={n} is not supported: tinygrad_kr loads batches in the main process "

@@ -19,26 +19,14 @@ scheduler the same functions again before `load_state_dict`.
 from __future__ import annotations
 
 import math
-import numbers
 import types
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
 
+from tinygrad_kr._args import check_int as _check_int
+from tinygrad_kr._args import check_real as _check_real
+
 from .optimizer import Optimizer, _plain
-
-
-def _check_int(value: Any, name: str, who: str, low: int) -> int:
-    """value as an int >= low, or a ValueError naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_real(value: Any, name: str, who: str, ok: Callable[[float], bool], rule: str) -> float:
-    """value as a float for which ok(value) holds, or a ValueError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
-        raise ValueError(f"{who}: {name} must be {rule}, got {value!r}")
-    return float(value)
 
 
 def _per_group(value: Any, name: str, optimizer: Optimizer, who: str) -> list:
