@@ -218,14 +218,28 @@ def test_early_stopping_errors():
         fit(lambda x: x, F.mse_loss, None, [], callbacks=[EarlyStopping(restore_best_weights=True)])
 
 
-def test_a_monitor_missing_from_the_logs_names_the_keys():
+def test_a_monitor_missing_from_the_logs_names_the_keys_before_training_starts():
     model = nn.Linear(2, 1)
+    before = model.state_dict()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    rec = Recorder()
     with pytest.raises(
         ValueError, match=r"monitor='val_loss' is not in the epoch logs; available keys: 'loss'"
     ):
-        opt = optim.SGD(model.parameters(), lr=0.1)
-        fit(model, F.mse_loss, opt, (X, Y), callbacks=[EarlyStopping()], metrics=(), progress=False)
+        fit(model, F.mse_loss, opt, (X, Y), callbacks=[rec, EarlyStopping()], metrics=(), progress=False)
+    assert _same_state(model.state_dict(), before) and rec.calls == [("train_begin", None)]  # no epoch ran
     assert all(m.training for m in model.modules())
+    # used outside fit (no announced keys), the check happens with the first epoch's logs
+    es = EarlyStopping(monitor="val_accuracy")
+    es.on_train_begin()
+    with pytest.raises(ValueError, match=r"available keys: 'loss', 'val_loss' \(fit computes"):
+        es.on_epoch_end(0, {"loss": 1.0, "val_loss": 2.0})
+
+
+def test_fit_announces_the_log_keys_in_params():
+    rec = Recorder()
+    _scripted_fit([0.5, 0.25], [rec], batch_size=3)
+    assert rec.params == {"epochs": 2, "steps": 3, "keys": ["loss", "val_loss"]}
 
 
 # ---- ModelCheckpoint -------------------------------------------------------------------------------
@@ -264,6 +278,10 @@ def test_checkpoint_round_trip_into_a_fresh_model(tmp_path):
 
 
 def test_checkpoint_errors(tmp_path):
+    rec = Recorder()
+    with pytest.raises(ValueError, match=r"names \{val_acc\}, which is not a log key"):
+        _scripted_fit([0.5], [rec, ModelCheckpoint(tmp_path / "c-{val_acc:.2f}.npz")])
+    assert [c[0] for c in rec.calls] == ["train_begin"]  # caught before the first epoch
     with pytest.raises(
         ValueError, match=r"names \{val_acc\}, which is not a log key; available: epoch, loss, val_loss"
     ):

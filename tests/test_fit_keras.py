@@ -187,11 +187,14 @@ def test_reduce_lr_on_plateau_is_stepped_with_the_monitored_value():
     # epochs 1, 2 do not beat 1.0 -> reduced after epoch 2; epochs 4, 5 do not beat 0.5 -> after 5
     assert h.history["lr"] == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05]
     assert opt.param_groups[0]["lr"] == 0.025
-    monitor_loss = ReduceLROnPlateau(opt, monitor="val_accuracy")
-    with pytest.raises(
-        ValueError, match="ReduceLROnPlateau: monitor='val_accuracy' is not in the epoch logs"
-    ):
-        fit(model, F.cross_entropy, opt, (X, y), scheduler=monitor_loss, progress=False)
+    no_val = ReduceLROnPlateau(opt)  # monitors val_loss, but there is no validation data
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: monitor='val_loss' is not in the epoch logs"):
+        fit(model, F.cross_entropy, opt, (X, y), scheduler=no_val, progress=False)
+    assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())  # checked up front
+    on_train = ReduceLROnPlateau(opt, monitor="loss", patience=0, threshold=0.0)
+    h = fit(model, F.cross_entropy, opt, (X, y), 2, scheduler=on_train, progress=False)
+    assert on_train.last_epoch == 2 and on_train.best == min(h.history["loss"])
 
 
 def test_scheduler_errors():

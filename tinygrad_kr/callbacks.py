@@ -6,7 +6,8 @@
     fit(model, loss_fn, opt, (X, y), epochs=50, validation_split=0.2,
         callbacks=[es, ck, CSVLogger("log.csv")])
 
-The protocol is Keras': fit calls `set_model(model)` and resets `stop_training` to False, then
+The protocol is Keras': fit calls `set_model(model)` and `set_params({"epochs", "steps", "keys"})`
+("keys": the keys every epoch's logs will have) and resets `stop_training` to False, then
 `on_train_begin(logs=None)`; per epoch `on_epoch_begin(epoch)`, `on_batch_end(batch, logs)` after
 every optimizer step (logs: the running means of the epoch so far), `on_epoch_end(epoch, logs)`
 (logs: the epoch's values, the same dict the History records: "loss", metrics, "val_*", "lr");
@@ -17,7 +18,7 @@ in Keras; file names and messages count epochs from 1. A callback that sets
 Monitored quantities: `monitor` names a key of the epoch logs. mode "auto" minimizes "loss" /
 "val_loss" and maximizes "accuracy" / "acc" (and their "val_" forms); for any other key give
 mode="min" or "max". A monitor missing from the logs is a ValueError naming the keys there are
-(Keras only warns).
+(Keras only warns), raised before the first epoch when fit announced the keys.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ._args import check_int, check_real
 from .serialize import save
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "monitored_value"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "check_monitor", "monitored_value"]
 
 
 class Callback:
@@ -41,11 +42,17 @@ class Callback:
 
     def __init__(self) -> None:
         self.model: Any = None
+        self.params: dict[str, Any] = {}
         self.stop_training = False
 
     def set_model(self, model: Any) -> None:
         """Called by fit before training: the model being trained."""
         self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        """Called by fit before training: {"epochs": ..., "steps": batches per epoch or None,
+        "keys": the keys every epoch's logs will have}."""
+        self.params = dict(params)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Before the first epoch."""
@@ -63,18 +70,32 @@ class Callback:
         """After the last epoch (also after an early stop); logs: the last epoch's values."""
 
 
-def monitored_value(logs: dict | None, monitor: str, who: str) -> float:
-    """logs[monitor] as a float, or a ValueError naming the keys the logs do have."""
-    logs = logs or {}
-    if monitor not in logs:
-        keys = ", ".join(repr(k) for k in logs) or "none"
+def check_monitor(keys: Iterable[str], monitor: str, who: str) -> None:
+    """A ValueError naming the available keys when `monitor` is not one of the log `keys`."""
+    keys = list(keys)
+    if monitor not in keys:
+        names = ", ".join(repr(k) for k in keys) or "none"
         hint = (
             " (fit computes 'val_*' values only with val_loader or validation_split)"
             if monitor.startswith("val_")
             else ""
         )
-        raise ValueError(f"{who}: monitor={monitor!r} is not in the epoch logs; available keys: {keys}{hint}")
+        raise ValueError(
+            f"{who}: monitor={monitor!r} is not in the epoch logs; available keys: {names}{hint}"
+        )
+
+
+def monitored_value(logs: dict | None, monitor: str, who: str) -> float:
+    """logs[monitor] as a float, or a ValueError naming the keys the logs do have."""
+    logs = logs or {}
+    check_monitor(logs, monitor, who)
     return float(logs[monitor])
+
+
+def _planned_keys(callback: Callback) -> list[str] | None:
+    """The epoch-log keys fit announced in `params` (None when the callback runs elsewhere)."""
+    keys = getattr(callback, "params", {}).get("keys")
+    return None if keys is None else list(keys)
 
 
 def _resolve_mode(monitor: Any, mode: Any, who: str) -> str:
@@ -165,6 +186,9 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._reset()  # an instance can be used for several fits
+        keys = _planned_keys(self)
+        if keys is not None:
+            check_monitor(keys, self.monitor, "EarlyStopping")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         current = monitored_value(logs, self.monitor, "EarlyStopping")
@@ -225,6 +249,11 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.best = None
+        keys = _planned_keys(self)
+        if keys is not None:  # the same errors now as after the first epoch
+            if self.save_best_only:
+                check_monitor(keys, self.monitor, "ModelCheckpoint")
+            self.file_path(0, dict.fromkeys(keys, 0.0))
 
     def file_path(self, epoch: int, logs: dict | None) -> str:
         """The path for epoch `epoch` (0-based): placeholders filled, epoch counted from 1."""

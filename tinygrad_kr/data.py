@@ -27,8 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ._args import check_bool as _check_bool
-from ._args import check_int
+from ._args import check_bool, check_int
 from .random import get_generator
 from .tensor import Tensor
 
@@ -234,7 +233,7 @@ class RandomSampler(Sampler):
         seed: int | None = None,
     ):
         self.data_source = data_source
-        self.replacement = _check_bool(replacement, "replacement", "RandomSampler")
+        self.replacement = check_bool(replacement, "replacement", "RandomSampler")
         self._num_samples = (
             None if num_samples is None else check_int(num_samples, "num_samples", "RandomSampler", 1)
         )
@@ -283,7 +282,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"{who}: weights must be finite, >= 0 and not all 0, got {_preview(w)}")
         self.weights = w
         self.num_samples = check_int(num_samples, "num_samples", who, 1)
-        self.replacement = _check_bool(replacement, "replacement", who)
+        self.replacement = check_bool(replacement, "replacement", who)
         nonzero = int(np.count_nonzero(w))
         if not self.replacement and self.num_samples > nonzero:
             raise ValueError(
@@ -323,23 +322,31 @@ class BatchSampler(Sampler):
             )
         self.sampler = sampler
         self.batch_size = check_int(batch_size, "batch_size", "BatchSampler", 1)
-        self.drop_last = _check_bool(drop_last, "drop_last", "BatchSampler")
+        self.drop_last = check_bool(drop_last, "drop_last", "BatchSampler")
 
     def __iter__(self) -> Iterator[list[int]]:
-        order = _draw(self.sampler)
-        b = self.batch_size
-        stop = len(order) - len(order) % b if self.drop_last else len(order)
-        return iter([order[i : i + b].tolist() for i in range(0, stop, b)])
+        return iter(
+            [batch.tolist() for batch in _chunks(_draw(self.sampler), self.batch_size, self.drop_last)]
+        )
 
     def indices(self) -> np.ndarray:
         raise TypeError("BatchSampler yields batches (lists of indices), not single indices: iterate over it")
 
     def __len__(self) -> int:
-        n, b = len(self.sampler), self.batch_size
-        return n // b if self.drop_last else -(-n // b)
+        return _n_batches(len(self.sampler), self.batch_size, self.drop_last)
 
     def __repr__(self) -> str:
         return f"BatchSampler({self.sampler!r}, batch_size={self.batch_size}, drop_last={self.drop_last})"
+
+
+def _n_batches(n: int, batch_size: int, drop_last: bool) -> int:
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _chunks(order: np.ndarray, batch_size: int, drop_last: bool) -> list[np.ndarray]:
+    """order cut into batches of batch_size (the last one shorter, or dropped)."""
+    stop = len(order) - len(order) % batch_size if drop_last else len(order)
+    return [order[i : i + batch_size] for i in range(0, stop, batch_size)]
 
 
 def _draw(sampler: Iterable[int]) -> np.ndarray:
@@ -404,8 +411,8 @@ class DataLoader:
         _check_dataset(dataset, who)
         self.dataset = dataset
         self.batch_size = check_int(batch_size, "batch_size", who, 1)
-        self.shuffle = _check_bool(shuffle, "shuffle", who)
-        self.drop_last = _check_bool(drop_last, "drop_last", who)
+        self.shuffle = check_bool(shuffle, "shuffle", who)
+        self.drop_last = check_bool(drop_last, "drop_last", who)
         self.num_workers = _check_workers(num_workers)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"{who}: collate_fn must be callable, got {type(collate_fn).__name__}")
@@ -433,8 +440,7 @@ class DataLoader:
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
-        n, b = len(self.sampler), self.batch_size
-        return n // b if self.drop_last else -(-n // b)
+        return _n_batches(len(self.sampler), self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[Any]:
         # The order is fixed when iteration starts, not at the first next().
@@ -444,10 +450,7 @@ class DataLoader:
         """This epoch's batches of sample indices, drawn now."""
         if self.batch_sampler is not None:
             return [np.asarray(list(batch), dtype=np.int64) for batch in self.batch_sampler]
-        order = _draw(self.sampler)
-        b = self.batch_size
-        stop = len(order) - len(order) % b if self.drop_last else len(order)
-        return [order[i : i + b] for i in range(0, stop, b)]
+        return _chunks(_draw(self.sampler), self.batch_size, self.drop_last)
 
     def _batches(self, batches: list[np.ndarray]) -> Iterator[Any]:
         fast = _array_view(self.dataset) if self.collate_fn is None else None

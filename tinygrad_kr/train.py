@@ -59,7 +59,7 @@ import numpy as np
 
 from ._args import check_bool, check_int, check_real
 from .autograd import no_grad
-from .callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, monitored_value
+from .callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, check_monitor, monitored_value
 from .data import DataLoader, TensorDataset
 from .random import get_generator
 from .tensor import Tensor
@@ -463,11 +463,16 @@ def fit(
     train_loader, val_loader = _fit_data(train_loader, val_loader, batch_size, shuffle, validation_split)
     callbacks = _check_callbacks(callbacks)
     _check_scheduler(scheduler, optimizer)
+    keys = _log_keys(resolved, val_loader is not None, scheduler is not None)
+    if getattr(scheduler, "steps_with_metric", False):
+        check_monitor(keys, getattr(scheduler, "monitor", "val_loss"), f"fit: {type(scheduler).__name__}")
     history = History()
     modes = _modes(model)
     try:
+        params = {"epochs": epochs, "steps": _loader_len(train_loader), "keys": keys}
         for cb in callbacks:
             cb.set_model(model)
+            cb.set_params(params)
             cb.stop_training = False
         for cb in callbacks:
             cb.on_train_begin(None)
@@ -535,6 +540,13 @@ def _fit_epoch(
         logs["lr"] = lr
     report.end(logs)
     return logs
+
+
+def _log_keys(metrics: list, validating: bool, scheduling: bool) -> list[str]:
+    """The keys of every epoch's logs, in their order."""
+    names = ["loss", *(name for name, _ in metrics)]
+    val = ["val_" + n for n in names] if validating else []
+    return names + val + (["lr"] if scheduling else [])
 
 
 def _is_pair(data: Any) -> bool:
