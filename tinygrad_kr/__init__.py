@@ -1,9 +1,9 @@
 """tinygrad_kr: a readable, fast autograd engine on numpy.
 
-import tinygrad_kr as tg
-x = tg.Tensor([1.0, 2.0], requires_grad=True)
-(x * x).sum().backward()
-x.grad  # tensor([2., 4.])
+    import tinygrad_kr as tg
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # tensor([2., 4.])
 """
 
 from . import callbacks, data, datasets, train
@@ -31,37 +31,9 @@ from .viz import draw_graph, save_graph
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor",
-    "Function",
-    "grad",
-    "no_grad",
-    "enable_grad",
-    "is_grad_enabled",
-    "detect_anomaly",
-    "gradcheck",
-    "numerical_grad",
-    "GradcheckError",
-    "manual_seed",
-    "get_generator",
-    "concatenate",
-    "stack",
-    "where",
-    "zeros",
-    "ones",
-    "zeros_like",
-    "ones_like",
-    "full",
-    "arange",
-    "eye",
-    "randn",
-    "rand",
-    "save",
-    "load",
-    "CheckpointError",
-    "draw_graph",
-    "save_graph",
-    "callbacks",
-    "data",
-    "datasets",
-    "train",
+    "Tensor", "Function", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
+    "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
+    "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
+    "draw_graph", "save_graph", "callbacks", "data", "datasets", "train",
 ]
