@@ -16,6 +16,7 @@ from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .pooling import AvgPool2d, MaxPool2d
 from .rnn import LSTM, RNN, Embedding, LSTMCell, RNNCell
+from .summary import ModelSummary, summary
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -23,5 +24,6 @@ __all__ = [
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten",
     "Dropout", "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "summary", "ModelSummary",
     "functional", "init", "optim", "utils",
 ]

@@ -291,6 +291,13 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     return _reduce(_loss.BinaryCrossEntropy()(input, target), reduction)
 
 
+# Their single-column input is compared with the 0/1 target itself (see nn.loss): tg.train's
+# "accuracy" reads it as a probability.
+mse_loss.output_is_probability = True
+l1_loss.output_is_probability = True
+binary_cross_entropy.output_is_probability = True
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")

@@ -1,5 +1,12 @@
 """Loss modules: each holds its options and calls the function of the same name in
-`nn.functional` (reduction='mean' | 'sum' | 'none')."""
+`nn.functional` (reduction='mean' | 'sum' | 'none').
+
+`output_is_probability` (a class attribute, also set on the matching functions of
+`nn.functional`): True for the losses that compare a single-column output with the 0/1 target
+itself (BCELoss, MSELoss, L1Loss), so the output reads as a probability and `tg.train`'s
+"accuracy" thresholds it at 0.5; False for the others, whose single-column output is a logit
+(threshold 0). A custom loss may set it too.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from .module import Module
 
 
 class _Loss(Module):
+    output_is_probability = False
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         F._check_reduction(reduction, type(self).__name__)
@@ -24,12 +33,16 @@ class _Loss(Module):
 class MSELoss(_Loss):
     """Mean squared error: (input - target)**2 reduced; input and target of the same shape."""
 
+    output_is_probability = True
+
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: |input - target| reduced; input and target of the same shape."""
+
+    output_is_probability = True
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
@@ -56,6 +69,8 @@ class NLLLoss(CrossEntropyLoss):
 
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100)."""
+
+    output_is_probability = True
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy(input, target, self.reduction)

@@ -431,6 +431,17 @@ class Module:
                 own[k].copy_(arr)
         return IncompatibleKeys(missing, unexpected)
 
+    # ---- summary ---------------------------------------------------------------------------
+
+    def summary(self, input_size: Any, dtype: Any = np.float32) -> Any:
+        """A Keras / torchinfo style table of this model: `nn.summary(self, input_size, dtype)`.
+
+        input_size: the shape of one input batch, batch dimension included. Returns an
+        `nn.ModelSummary` (print it; `.rows`, `.total_params`, `.trainable_params`)."""
+        from .summary import summary  # nn.summary imports this module
+
+        return summary(self, input_size, dtype)
+
     # ---- repr ------------------------------------------------------------------------------
 
     def extra_repr(self) -> str:

@@ -7,7 +7,7 @@
 """
 
 from .tensor import Tensor  # noqa: I001  (first: the engine and the ops build on it)
-from . import data, datasets, train
+from . import callbacks, data, datasets, train
 from .autograd import Function, grad
 from .grad_mode import (
     detect_anomaly,
@@ -45,5 +45,5 @@ __all__ = [
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
-    "draw_graph", "save_graph", "data", "datasets", "train",
+    "draw_graph", "save_graph", "callbacks", "data", "datasets", "train",
 ]

@@ -1,16 +1,25 @@
-"""Training helpers: a `fit` loop with progress bars, `evaluate`, a `History` of epoch metrics
-that can plot itself, and `kfold` index splits for cross-validation.
+"""Training helpers: a `fit` loop with progress bars, callbacks and schedulers, `evaluate`,
+`predict`, a `History` of epoch metrics that can plot itself, and `kfold` index splits for
+cross-validation.
 
     history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
                   train_loader, epochs=10, val_loader=val_loader)
     history.history["val_accuracy"]           # one float per epoch
     history.plot("curves.png")                # needs matplotlib: pip install "tinygrad_kr[plot]"
     evaluate(model, nn.CrossEntropyLoss(), test_loader)  # {"loss": ..., "accuracy": ...}
+    probs = predict(model, x_test)            # one numpy array, batches concatenated
+
+    # Keras style: arrays, validation_split, callbacks (tinygrad_kr.callbacks), a scheduler
+    fit(model, loss_fn, opt, (X, y), epochs=50, batch_size=64, validation_split=0.2,
+        callbacks=[EarlyStopping(patience=3, restore_best_weights=True)],
+        scheduler=nn.optim.lr_scheduler.StepLR(opt, 10))
 
     for train_idx, val_idx in kfold(len(X), k=5, seed=0):
         ...                                   # X[train_idx], X[val_idx]
 
-Loaders are any iterables of (inputs, targets) batches, e.g. `tinygrad_kr.data.DataLoader`.
+Data: a loader is any iterable of (inputs, targets) batches, e.g. `tinygrad_kr.data.DataLoader`;
+`fit` and `evaluate` also take an `(X, y)` pair of numpy arrays or Tensors, batched by a
+DataLoader (batch_size, and for training shuffle; floats become float32, integers int64).
 The loss function is called as `loss_fn(model(inputs), targets)` and must return the batch mean
 as a one-element Tensor (reduction="mean", the default of every nn loss). Epoch values are
 means per sample: each batch counts with its size (its number of targets), so a short last
@@ -26,10 +35,12 @@ and returning the batch mean (its key in the history is `fn.__name__`).
     are not counted), or one-hot / probability rows of the output's shape (argmax taken too).
     The result is exact: correct predictions / counted targets.
   * outputs (N,) or (N, 1): one binary score per sample; the target is 1 where it is > 0.5.
-    The score is read as a logit (predicted 1 where > 0) unless the loss compares the output
-    with the 0/1 target directly: nn.BCELoss, nn.MSELoss, nn.L1Loss and their functional forms
-    binary_cross_entropy, mse_loss, l1_loss read it as a probability (predicted 1 where > 0.5).
-    For anything else pass a callable metric.
+    The score is read as a logit (predicted 1 where > 0) unless the loss function says it
+    compares the output with the 0/1 target directly, by an attribute
+    `output_is_probability = True` (read with getattr, default False): nn.BCELoss, nn.MSELoss,
+    nn.L1Loss and their functional forms binary_cross_entropy, mse_loss, l1_loss set it, so
+    their outputs read as probabilities (predicted 1 where > 0.5). A custom loss can set the
+    attribute too; for anything else pass a callable metric.
 
 tinygrad_kr does not import nn: models are duck-typed. A model with `modules()` (an nn.Module)
 gets train/eval mode handling; any other callable is simply called.
@@ -46,18 +57,19 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ._args import check_bool, check_int, check_real
+from .callbacks import Callback, CSVLogger, EarlyStopping, ModelCheckpoint, check_monitor, monitored_value
+from .data import DataLoader, TensorDataset
 from .grad_mode import no_grad
 from .random import get_generator
 from .tensor import Tensor
 
-__all__ = ["History", "fit", "evaluate", "kfold"]
+__all__ = [
+    "History", "fit", "evaluate", "predict", "kfold",
+    "Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
+]  # fmt: skip
 
 _KNOWN_METRICS = ("accuracy",)
-# Losses whose single-column input is compared with the 0/1 target itself (a probability or a
-# regression of the label), so its decision threshold is 0.5; every other loss gets logits.
-_PROBABILITY_LOSSES = frozenset(
-    {"BCELoss", "MSELoss", "L1Loss", "binary_cross_entropy", "mse_loss", "l1_loss"}
-)
 _PLOT_FORMATS = ("png", "svg", "pdf")
 
 # A metric as the loops use it: (output array, target array) -> (sum over the batch, count).
@@ -73,8 +85,9 @@ class History:
     """Per-epoch results of `fit`.
 
     `history`: dict name -> list of floats, one per epoch, in the order "loss", the metrics
-    ("accuracy", ...), then "val_loss", "val_accuracy", ... (val keys only when fit had a
-    val_loader). `epochs`: the number of epochs recorded.
+    ("accuracy", ...), then "val_loss", "val_accuracy", ... (val keys only when fit had
+    validation data), then "lr" (only when fit had a scheduler: the learning rate of the first
+    param group that the epoch trained with). `epochs`: the number of epochs recorded.
     """
 
     def __init__(self) -> None:
@@ -115,7 +128,7 @@ class History:
             raise ImportError(
                 'History.plot needs matplotlib: pip install "tinygrad_kr[plot]" (or pip install matplotlib)'
             ) from e
-        names = [n for n in self.history if not n.startswith("val_")]
+        names = [n for n in self.history if not n.startswith("val_") and n != "lr"]
         fig = matplotlib.figure.Figure(figsize=(4.5 * len(names), 3.6), layout="constrained")
         matplotlib.backends.backend_agg.FigureCanvasAgg(fig)
         axes = fig.subplots(1, len(names), squeeze=False)[0]
@@ -186,10 +199,6 @@ def _user_metric(fn: Callable, name: str) -> _Metric:
     return metric
 
 
-def _loss_name(loss_fn: Any) -> str:
-    return getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
-
-
 def _resolve_metrics(metrics: Any, loss_fn: Any, who: str) -> list[tuple[str, _Metric]]:
     """[(history key, metric)] for the `metrics` argument; ValueError for unknown names."""
     if metrics is None:
@@ -205,7 +214,7 @@ def _resolve_metrics(metrics: Any, loss_fn: Any, who: str) -> list[tuple[str, _M
                     f"{who}: unknown metric {m!r}; known metrics: {known} "
                     "(or pass a callable fn(output, target) -> float giving the batch mean)"
                 )
-            threshold = 0.5 if _loss_name(loss_fn) in _PROBABILITY_LOSSES else 0.0
+            threshold = 0.5 if getattr(loss_fn, "output_is_probability", False) else 0.0
             resolved.append((m, _accuracy(threshold, who)))
         elif callable(m):
             name = getattr(m, "__name__", None) or type(m).__name__
@@ -330,7 +339,8 @@ class _EpochReport:
 
     @staticmethod
     def _format(logs: dict[str, float]) -> dict[str, str]:
-        return {k: f"{v:.4f}" for k, v in logs.items()}
+        # the learning rate is often 1e-4 or less: significant digits, not 4 decimals
+        return {k: f"{v:.4g}" if k == "lr" else f"{v:.4f}" for k, v in logs.items()}
 
     def step(self, meter: _Meter) -> None:
         if self.bar is not None:
@@ -343,7 +353,7 @@ class _EpochReport:
             self.bar.close()
         elif self.print_line:
             seconds = time.perf_counter() - self.start
-            fields = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+            fields = " - ".join(f"{k}: {v}" for k, v in self._format(logs).items())
             print(f"{self.title} - {seconds:.1f}s - {fields}", file=sys.stdout, flush=True)
 
     def abort(self) -> None:
@@ -367,6 +377,7 @@ def _train_epoch(
     epoch: int,
     epochs: int,
     report: _EpochReport,
+    callbacks: Sequence[Callback] = (),
 ) -> dict[str, float]:
     meter = _Meter(metrics)
     total = _loader_len(loader)
@@ -388,6 +399,10 @@ def _train_epoch(
         loss.backward()
         optimizer.step()
         report.step(meter)
+        if callbacks:
+            running = meter.means()
+            for cb in callbacks:
+                cb.on_batch_end(b - 1, running)
     if meter.batches == 0:
         raise ValueError(
             f"fit: train_loader yielded no batches in epoch {epoch} (a generator is used up after "
@@ -396,29 +411,46 @@ def _train_epoch(
     return meter.means()
 
 
-def _check_count(value: Any, name: str, who: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def fit(
     model: Callable[[Any], Tensor],
     loss_fn: Callable[[Tensor, Any], Tensor],
     optimizer: Any,
-    train_loader: Iterable,
+    train_loader: Iterable | tuple,
     epochs: int = 1,
-    val_loader: Iterable | None = None,
+    val_loader: Iterable | tuple | None = None,
     metrics: Sequence[str | Callable] | None = ("accuracy",),
     progress: bool = True,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    validation_split: float = 0.0,
+    callbacks: Sequence[Callback] = (),
+    scheduler: Any = None,
 ) -> History:
     """Train `model` for `epochs` passes over `train_loader`; returns the `History`.
 
     Each batch (x, y): optimizer.zero_grad(); loss = loss_fn(model(x), y); loss.backward();
-    optimizer.step(). The model is in train mode (model.train()) while training; with a
-    val_loader it is evaluated after every epoch in eval mode under tg.no_grad() (no graph,
-    parameters and BatchNorm statistics untouched). When fit returns or raises, every
+    optimizer.step(). The model is in train mode (model.train()) while training; with
+    validation data it is evaluated after every epoch in eval mode under tg.no_grad() (no
+    graph, parameters and BatchNorm statistics untouched). When fit returns or raises, every
     sub-module is back in the mode it had before.
+
+    train_loader: an iterable of (inputs, targets) batches, or an (X, y) pair of arrays or
+        Tensors, which fit batches with batch_size and (shuffle=True) reshuffles every epoch
+        with the project generator (tg.manual_seed). batch_size and shuffle apply to arrays only.
+    val_loader: validation batches, or an (X_val, y_val) pair (batches of batch_size).
+    validation_split: with an (X, y) pair, hold out this fraction in [0, 1) as validation
+        data: the LAST samples, taken before any shuffling (Keras' rule: the first
+        floor(N * (1 - validation_split)) samples train). Not with a loader (it has no order
+        to split) nor together with val_loader.
+    callbacks: tinygrad_kr.callbacks.Callback objects (EarlyStopping, ModelCheckpoint,
+        CSVLogger, your own), called as that module describes; training ends after an epoch
+        in which one of them set stop_training.
+    scheduler: a learning-rate scheduler of this optimizer, stepped once after every epoch
+        (after validation, before the callbacks' on_epoch_end). One whose class sets
+        `steps_with_metric = True` (ReduceLROnPlateau) is stepped with the epoch's value of
+        `scheduler.monitor` ("val_loss" by default). With a scheduler the History (and the
+        epoch logs) get "lr": the first param group's learning rate the epoch trained with.
 
     progress: one bar per epoch on stderr (tqdm, if installed) showing the running loss and
     metrics; without tqdm one line per epoch on stdout. False prints nothing.
@@ -426,42 +458,265 @@ def fit(
     Raises FloatingPointError, naming the epoch and batch, when a training loss is NaN or
     infinite (before that batch's step, so the parameters stay finite).
     """
-    epochs = _check_count(epochs, "epochs", "fit", 0)
+    epochs = check_int(epochs, "epochs", "fit", 0)
     resolved = _resolve_metrics(metrics, loss_fn, "fit")
+    train_loader, val_loader = _fit_data(train_loader, val_loader, batch_size, shuffle, validation_split)
+    callbacks = _check_callbacks(callbacks)
+    _check_scheduler(scheduler, optimizer)
+    keys = _log_keys(resolved, val_loader is not None, scheduler is not None)
+    if getattr(scheduler, "steps_with_metric", False):
+        check_monitor(keys, getattr(scheduler, "monitor", "val_loss"), f"fit: {type(scheduler).__name__}")
     history = History()
     modes = _modes(model)
     try:
-        for epoch in range(1, epochs + 1):
+        params = {"epochs": epochs, "steps": _loader_len(train_loader), "keys": keys}
+        for cb in callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+            cb.stop_training = False
+        for cb in callbacks:
+            cb.on_train_begin(None)
+        logs: dict[str, float] = {}
+        for epoch in range(epochs):
             if modes:
                 model.train()
-            report = _EpochReport(progress, epoch, epochs, _loader_len(train_loader))
-            try:
-                logs = _train_epoch(model, loss_fn, optimizer, train_loader, resolved, epoch, epochs, report)
-                if val_loader is not None:
-                    val = _run_eval(model, loss_fn, val_loader, resolved, "fit", "val_loader")
-                    logs.update({"val_" + k: v for k, v in val.items()})
-            except BaseException:
-                report.abort()
-                raise
-            report.end(logs)
-            history._append(logs)
+            lr = _first_lr(optimizer) if scheduler is not None else None
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, None)
+            logs = _fit_epoch(
+                model,
+                loss_fn,
+                optimizer,
+                train_loader,
+                val_loader,
+                resolved,
+                epoch,
+                epochs,
+                lr,
+                progress,
+                callbacks,
+            )
+            if scheduler is not None:
+                _step_scheduler(scheduler, logs)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            history._append(logs)  # after the callbacks, as Keras' History: keys they add are kept
+            if any(cb.stop_training for cb in callbacks):
+                break
+        for cb in callbacks:
+            cb.on_train_end(logs)
     finally:
         _restore(modes)
     return history
 
 
+def _fit_epoch(
+    model: Any,
+    loss_fn: Callable,
+    optimizer: Any,
+    train_loader: Iterable,
+    val_loader: Iterable | None,
+    metrics: list,
+    epoch: int,
+    epochs: int,
+    lr: float | None,
+    progress: bool,
+    callbacks: list[Callback],
+) -> dict[str, float]:
+    """One epoch (0-based `epoch`) of training and validation with its progress report; the
+    logs get "lr" when it is not None."""
+    report = _EpochReport(progress, epoch + 1, epochs, _loader_len(train_loader))
+    try:
+        logs = _train_epoch(
+            model, loss_fn, optimizer, train_loader, metrics, epoch + 1, epochs, report, callbacks
+        )
+        if val_loader is not None:
+            val = _run_eval(model, loss_fn, val_loader, metrics, "fit", "val_loader")
+            logs.update({"val_" + k: v for k, v in val.items()})
+    except BaseException:
+        report.abort()
+        raise
+    if lr is not None:
+        logs["lr"] = lr
+    report.end(logs)
+    return logs
+
+
+def _log_keys(metrics: list, validating: bool, scheduling: bool) -> list[str]:
+    """The keys of every epoch's logs, in their order."""
+    names = ["loss", *(name for name, _ in metrics)]
+    val = ["val_" + n for n in names] if validating else []
+    return names + val + (["lr"] if scheduling else [])
+
+
+def _is_pair(data: Any) -> bool:
+    """An (X, y) pair of arrays or Tensors (rather than a list of batches)."""
+    return (
+        isinstance(data, (tuple, list))
+        and len(data) == 2
+        and all(isinstance(a, (np.ndarray, Tensor)) for a in data)
+    )
+
+
+def _pair_loader(data: tuple, batch_size: int, shuffle: bool, who: str, name: str) -> DataLoader:
+    x, y = data
+    if np.ndim(_array(x)) == 0 or np.ndim(_array(y)) == 0 or len(_array(x)) != len(_array(y)):
+        raise ValueError(
+            f"{who}: {name} as an (X, y) pair needs arrays with the same first dimension, got shapes "
+            f"{np.shape(_array(x))} and {np.shape(_array(y))}"
+        )
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+def _fit_data(
+    train: Any, val: Any, batch_size: Any, shuffle: Any, validation_split: Any
+) -> tuple[Iterable, Iterable | None]:
+    """fit's (train loader, val loader or None) from its data arguments, checked."""
+    validation_split = check_real(
+        validation_split, "validation_split", "fit", lambda v: 0 <= v < 1, "a number in [0, 1)"
+    )
+    pairs = _is_pair(train) or _is_pair(val)
+    if pairs:
+        batch_size = check_int(batch_size, "batch_size", "fit", 1)
+        shuffle = check_bool(shuffle, "shuffle", "fit")
+    if validation_split > 0:
+        if not _is_pair(train):
+            raise ValueError(
+                f"fit: validation_split={validation_split} needs the training data as an (X, y) pair of "
+                f"arrays, got {type(train).__name__}: a loader has no order to split; pass val_loader "
+                "(or split the dataset with tinygrad_kr.data.random_split)"
+            )
+        if val is not None:
+            raise ValueError("fit: give either val_loader or validation_split, not both")
+        train, val = _split_last(train, validation_split)
+    if _is_pair(train):
+        train = _pair_loader(train, batch_size, bool(shuffle), "fit", "train_loader")
+    if _is_pair(val):
+        val = _pair_loader(val, batch_size, False, "fit", "val_loader")
+    return train, val
+
+
+def _split_last(data: tuple, fraction: float) -> tuple[tuple, tuple]:
+    """((X_train, y_train), (X_val, y_val)): the val part is the last samples (Keras' rule)."""
+    x, y = data
+    n = len(_array(x))
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"fit: validation_split={fraction} of {n} samples leaves "
+            f"{'no training' if split_at == 0 else 'no validation'} samples; use more data or another "
+            "fraction"
+        )
+    return (x[:split_at], y[:split_at]), (x[split_at:], y[split_at:])
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    if callbacks is None:
+        return []
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                f"fit: callbacks[{i}] is a {type(cb).__name__}, not a tinygrad_kr.callbacks.Callback "
+                "(subclass Callback and override its on_* methods)"
+            )
+    return callbacks
+
+
+def _check_scheduler(scheduler: Any, optimizer: Any) -> None:
+    if scheduler is None:
+        return
+    if not callable(getattr(scheduler, "step", None)):
+        raise TypeError(
+            f"fit: scheduler must be a learning-rate scheduler with step(), got {type(scheduler).__name__}"
+        )
+    if getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError(
+            f"fit: the scheduler ({type(scheduler).__name__}) was built for another optimizer than the one "
+            "given to fit; build it with this optimizer, e.g. StepLR(optimizer, step_size=10)"
+        )
+
+
+def _first_lr(optimizer: Any) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def _step_scheduler(scheduler: Any, logs: dict[str, float]) -> None:
+    if getattr(scheduler, "steps_with_metric", False):
+        monitor = getattr(scheduler, "monitor", "val_loss")
+        scheduler.step(monitored_value(logs, monitor, f"fit: {type(scheduler).__name__}"))
+    else:
+        scheduler.step()
+
+
 def evaluate(
     model: Callable[[Any], Tensor],
     loss_fn: Callable[[Tensor, Any], Tensor],
-    loader: Iterable,
+    loader: Iterable | tuple,
     metrics: Sequence[str | Callable] | None = ("accuracy",),
+    *,
+    batch_size: int = 32,
 ) -> dict[str, float]:
     """Mean loss and metrics per sample over `loader`: {"loss": ..., "accuracy": ...}.
 
-    Runs in eval mode under tg.no_grad(); every sub-module gets its previous mode back.
+    loader: batches of (inputs, targets), or an (X, y) pair of arrays or Tensors (batched by
+    batch_size). Runs in eval mode under tg.no_grad(); every sub-module gets its previous mode
+    back.
     """
     resolved = _resolve_metrics(metrics, loss_fn, "evaluate")
+    if _is_pair(loader):
+        batch_size = check_int(batch_size, "batch_size", "evaluate", 1)
+        loader = _pair_loader(loader, batch_size, False, "evaluate", "loader")
     return _run_eval(model, loss_fn, loader, resolved, "evaluate", "loader")
+
+
+def predict(model: Callable[[Any], Tensor], x: Any, batch_size: int | None = None) -> np.ndarray:
+    """The model's outputs for `x` as one numpy array, batches concatenated along axis 0.
+
+    x: a numpy array or Tensor of inputs (N, ...), run in batches of batch_size (default 32,
+    as Keras; floats become float32, integers int64, as DataLoader makes them); or a loader /
+    iterable of batches, whose inputs (the first field of each batch tuple, or the batch
+    itself) are used as they are (then batch_size must be None). Runs in eval mode under
+    tg.no_grad(); every sub-module gets its previous mode back, also on an error.
+    """
+    if isinstance(x, (np.ndarray, Tensor)):
+        if np.ndim(_array(x)) == 0:
+            raise ValueError("predict: x must have a batch dimension, got a 0-d array")
+        size = 32 if batch_size is None else check_int(batch_size, "batch_size", "predict", 1)
+        batches: Iterable = DataLoader(TensorDataset(x), batch_size=size)
+    elif batch_size is not None:
+        raise ValueError(
+            f"predict: batch_size={batch_size!r} applies to arrays; the {type(x).__name__} makes its own "
+            "batches"
+        )
+    elif isinstance(x, Iterable) and not isinstance(x, (str, bytes, dict)):
+        batches = x
+    else:
+        raise TypeError(
+            f"predict: x must be an array, a Tensor or a loader of batches, got {type(x).__name__}"
+        )
+    outputs = []
+    with _evaluating(model):
+        for batch in batches:
+            inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+            outputs.append(_prediction(model(inputs)))
+    if not outputs:
+        raise ValueError("predict: x yielded no batches")
+    return np.concatenate(outputs, axis=0)
+
+
+def _prediction(out: Any) -> np.ndarray:
+    if not isinstance(out, (Tensor, np.ndarray)):
+        raise TypeError(
+            f"predict: the model must return one Tensor per batch, got {type(out).__name__} "
+            "(for a model with several outputs, call it in a tg.no_grad() loop yourself)"
+        )
+    arr = _array(out)
+    if arr.ndim == 0:
+        raise ValueError("predict: the model returned a 0-d output; predict needs one row per sample")
+    return arr
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,8 +736,8 @@ def kfold(
     shuffle=False gives contiguous folds in order (sklearn's KFold(k) default); a seed is then
     an error, since it would have no effect. The order is drawn when kfold is called.
     """
-    n = _check_count(n_samples, "n_samples", "kfold", 1)
-    k = _check_count(k, "k", "kfold", 2)
+    n = check_int(n_samples, "n_samples", "kfold", 1)
+    k = check_int(k, "k", "kfold", 2)
     if k > n:
         raise ValueError(f"kfold: k={k} folds need at least k samples, got n_samples={n}")
     if shuffle:
