@@ -301,8 +301,11 @@ class IntGradient(tg.Function):
 
 def test_wrong_gradient_shapes_counts_and_dtypes_are_refused():
     x = leaf(np.ones((2, 2)))
-    with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(1,\) for input 0 "
-                                           r"of shape \(2, 2\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"WrongShape.backward returned a gradient of shape \(1,\) for input 0 "
+        r"of shape \(2, 2\)",
+    ):
         WrongShape.apply(x).sum().backward()
     with pytest.raises(RuntimeError, match=r"TooFew.backward returned 1 gradient\(s\) for 2 input"):
         TooFew.apply(x, x * 1).sum().backward()
@@ -481,7 +484,9 @@ def test_batchnorm_checks_the_input_dtype_like_linear_and_conv2d():
     x64 = Tensor(np.ones((4, 3)))
     with pytest.raises(TypeError, match=r"Linear: input dtype float64 differs from the weight dtype float32"):
         nn.Linear(3, 2)(x64)
-    with pytest.raises(TypeError, match=r"BatchNorm1d: input dtype float64 differs from the weight dtype float32"):
+    with pytest.raises(
+        TypeError, match=r"BatchNorm1d: input dtype float64 differs from the weight dtype float32"
+    ):
         nn.BatchNorm1d(3)(x64)
     with pytest.raises(TypeError, match=r"BatchNorm2d: input dtype float64 differs"):
         nn.BatchNorm2d(3)(Tensor(np.ones((2, 3, 2, 2))))
@@ -505,8 +510,10 @@ def test_pow_gradients_at_zero_match_pytorch():
     (xs**0).sum().backward()
     assert xs.grad.data.tolist() == [0.0, 0.0]
     if torch is not None:
-        tx, tq = torch.zeros(3, dtype=torch.float64, requires_grad=True), torch.tensor(
-            [-1.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+        tx, tq = (
+            torch.zeros(3, dtype=torch.float64, requires_grad=True),
+            torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True),
+        )
         (tx**tq).sum().backward()
         assert tx.grad.tolist() == x0.grad.data.tolist() and tq.grad.tolist() == q.grad.data.tolist()
 
@@ -594,7 +601,9 @@ def test_an_error_in_forward_keeps_its_type_and_gets_the_op_name():
 
 def test_an_impossible_inplace_division_is_a_clear_error_and_changes_nothing():
     x = Tensor(np.arange(5))
-    with pytest.raises(TypeError, match=r"in-place /=: the result has dtype float32, which can't be stored .* int64"):
+    with pytest.raises(
+        TypeError, match=r"in-place /=: the result has dtype float32, which can't be stored .* int64"
+    ):
         x /= 5
     assert x.data.tolist() == [0, 1, 2, 3, 4] and x._version == 0
 

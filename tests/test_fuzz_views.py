@@ -76,7 +76,7 @@ def run(prog: Program, x, w, lib):
     for op in prog.ops:
         k, a = op.kind, op.args
         if k == "slice":
-            vals.append(vals[a[0]][a[2]:a[3]:a[4]])
+            vals.append(vals[a[0]][a[2] : a[3] : a[4]])
         elif k == "reshape":
             vals.append(vals[a[0]].reshape(*a[2]))
         elif k == "T":
@@ -99,7 +99,7 @@ def run(prog: Program, x, w, lib):
         elif k == "setitem":
             vals[a[0]][a[1]] = vals[a[2]].sum() * 0.5
         elif k == "setslice":
-            vals[a[0]][a[1]:a[2]] = vals[a[3]][a[1]:a[2]] * 2
+            vals[a[0]][a[1] : a[2]] = vals[a[3]][a[1] : a[2]] * 2
     coeffs = [0.3 + 0.1 * i for i in range(len(vals))]
     loss = sum((v * c).sum() for v, c in zip(vals, coeffs))
     return loss, vals
@@ -113,8 +113,23 @@ def programs(draw):
         i = draw(st.integers(0, len(shapes) - 1))
         s = shapes[i]
         new = len(shapes)
-        kind = draw(st.sampled_from(["slice", "reshape", "T", "unary", "mul", "gather", "iadd", "imul_const",
-                                     "imul", "setitem", "setslice"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "slice",
+                    "reshape",
+                    "T",
+                    "unary",
+                    "mul",
+                    "gather",
+                    "iadd",
+                    "imul_const",
+                    "imul",
+                    "setitem",
+                    "setslice",
+                ]
+            )
+        )
         if kind == "slice" and len(s) == 1:
             start = draw(st.integers(0, s[0] - 1))
             stop = draw(st.integers(start + 1, s[0]))
@@ -173,6 +188,7 @@ def theirs(prog, xs):
 
 def numerical(prog, xs, eps=1e-6):
     """Central differences of the program's loss, run without a graph."""
+
     def f(a, b):
         with tg.no_grad():
             return run(prog, Tensor(a), Tensor(b), tg)[0].item()

@@ -21,8 +21,15 @@ from .errors import add_note
 from .grad_mode import state as _mode
 from .tensor import Tensor, VersionCounter, as_tensor, version_counter, wrap
 
-__all__ = ["Function", "backward_pass", "grad", "topological_order", "sum_to_shape", "AccumulateGrad",
-           "CaptureGrad"]
+__all__ = [
+    "Function",
+    "backward_pass",
+    "grad",
+    "topological_order",
+    "sum_to_shape",
+    "AccumulateGrad",
+    "CaptureGrad",
+]
 
 _RELEASED = ()  # what a node's saved values become once backward has used them
 
@@ -156,7 +163,9 @@ class Function:
         except ValueError as e:
             if "could not be broadcast" in str(e):  # numpy's message names no op
                 shapes = " and ".join(str(t.data.shape) for t in inputs)
-                raise ValueError(f"{type(self).__name__}: shapes {shapes} cannot be broadcast together") from e
+                raise ValueError(
+                    f"{type(self).__name__}: shapes {shapes} cannot be broadcast together"
+                ) from e
             _add_op_note(e, self, inputs)
             raise
         except Exception as e:
@@ -274,8 +283,11 @@ class Function:
                     break
             else:
                 c = self._out_counter
-                if c is not None and c.value != self._out_version and (
-                        a is self._out or _owner(np.asarray(a)) is _owner(self._out)):
+                if (
+                    c is not None
+                    and c.value != self._out_version
+                    and (a is self._out or _owner(np.asarray(a)) is _owner(self._out))
+                ):
                     raise self._modified_error(a, "its output", c.value, self._out_version)
 
     def _modified_error(self, a: np.ndarray, what: str, version: int, saved: int) -> RuntimeError:
@@ -378,7 +390,9 @@ def sum_to_shape(g: Any, shape: tuple) -> Any:
     if g.shape == shape:
         return g
     lead = len(g.shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if g.shape != shape else g
@@ -601,8 +615,7 @@ def _run_node(node: Function, gy: Any, create_graph: bool) -> tuple:
             gx = gx.data if isinstance(gx, Tensor) else np.asarray(gx)
         x = t.data
         if gx.shape != x.shape or gx.dtype != x.dtype:
-            gx = _checked_grad(gx, x.shape, x.dtype, f"{type(node).__name__}.backward",
-                               f"input {len(out)}")
+            gx = _checked_grad(gx, x.shape, x.dtype, f"{type(node).__name__}.backward", f"input {len(out)}")
         if anomaly:
             _check_finite(gx.data if create_graph else gx, "backward gradient", node)
         out.append(gx)

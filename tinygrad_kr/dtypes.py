@@ -38,8 +38,7 @@ def check_supported(dtype: np.dtype, who: str, shape: tuple) -> None:
     if dtype.kind not in _CATEGORY:
         what = "complex numbers are not supported" if dtype.kind == "c" else "expected numbers"
         raise TypeError(
-            f"{who}: unsupported data of dtype {dtype} (shape {shape}); {what} "
-            "(bool, int or float)"
+            f"{who}: unsupported data of dtype {dtype} (shape {shape}); {what} (bool, int or float)"
         )
 
 

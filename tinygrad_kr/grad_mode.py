@@ -19,8 +19,15 @@ import threading
 from typing import Any, Callable
 
 __all__ = [
-    "is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-    "detect_anomaly", "is_anomaly_enabled", "module_scope", "current_scope",
+    "is_grad_enabled",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "module_scope",
+    "current_scope",
 ]
 
 

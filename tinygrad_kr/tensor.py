@@ -28,8 +28,23 @@ from .grad_mode import state as _mode
 from .random import get_generator
 
 __all__ = [
-    "Tensor", "VersionCounter", "wrap", "version_counter", "as_tensor", "concatenate", "stack", "where",
-    "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "eye", "randn", "rand",
+    "Tensor",
+    "VersionCounter",
+    "wrap",
+    "version_counter",
+    "as_tensor",
+    "concatenate",
+    "stack",
+    "where",
+    "zeros",
+    "ones",
+    "zeros_like",
+    "ones_like",
+    "full",
+    "arange",
+    "eye",
+    "randn",
+    "rand",
 ]
 
 
@@ -84,7 +99,11 @@ def as_tensor(x: Any, like: "Tensor | None" = None) -> "Tensor":
         if type(x) is float or type(x) is int:
             return _constant(x, dt)
         arr = _to_array(x)
-        if arr.dtype.kind in "biuf" and arr.dtype != dt and (arr.dtype.kind == "f" or not isinstance(x, np.ndarray)):
+        if (
+            arr.dtype.kind in "biuf"
+            and arr.dtype != dt
+            and (arr.dtype.kind == "f" or not isinstance(x, np.ndarray))
+        ):
             arr = arr.astype(dt)
         return wrap(arr)
     return Tensor(x)
@@ -495,7 +514,9 @@ class Tensor:
     # for a view, its base's) is rebased onto that computation. A rejected change changes
     # nothing.
 
-    def _modify(self, what: str, compute: Callable, write: Callable, others: Sequence["Tensor"] = ()) -> "Tensor":
+    def _modify(
+        self, what: str, compute: Callable, write: Callable, others: Sequence["Tensor"] = ()
+    ) -> "Tensor":
         """Change self in place. compute(old) -> the new value as a Tensor, out of place (used
         when a graph is recorded); write(array) does the same in place on a numpy array."""
         if not self.data.flags.writeable:
@@ -506,8 +527,14 @@ class Tensor:
         base = self._base
         if base is not None:
             self._refresh_view()
-        if not (_mode.grad_enabled and (self._requires_grad or (base is not None and base._requires_grad)
-                                        or any(t._requires_grad for t in others))):
+        if not (
+            _mode.grad_enabled
+            and (
+                self._requires_grad
+                or (base is not None and base._requires_grad)
+                or any(t._requires_grad for t in others)
+            )
+        ):
             try:
                 write(self.data)
             except Exception as e:
@@ -558,8 +585,9 @@ class Tensor:
                 "both outside (tracked)"
             )
 
-    def _binary_inplace(self, other: Any, method: Callable, ufunc: np.ufunc, what: str,
-                        float_op: bool = False) -> "Tensor":
+    def _binary_inplace(
+        self, other: Any, method: Callable, ufunc: np.ufunc, what: str, float_op: bool = False
+    ) -> "Tensor":
         a, b = _operands(self, other, float_op)
         if dtypes.category(a.data.dtype) > dtypes.category(self.data.dtype):
             raise TypeError(
@@ -607,7 +635,9 @@ class Tensor:
         def write(arr: np.ndarray) -> None:
             np.copyto(arr, src.data, casting="unsafe")
 
-        return self._modify("copy_", lambda old: S.Overwrite()(old, _cast(src, old.data.dtype)), write, (src,))
+        return self._modify(
+            "copy_", lambda old: S.Overwrite()(old, _cast(src, old.data.dtype)), write, (src,)
+        )
 
     def fill_(self, value: float) -> "Tensor":
         """Set every element to value; returns self."""
@@ -627,14 +657,20 @@ class Tensor:
         template, tensors = _index(index)
         value = as_tensor(value, self)
         if dtypes.category(value.data.dtype) > dtypes.category(self.data.dtype) and value._requires_grad:
-            raise TypeError(f"[]=: cannot store a {value.dtype} value that requires grad in a {self.dtype} tensor")
+            raise TypeError(
+                f"[]=: cannot store a {value.dtype} value that requires grad in a {self.dtype} tensor"
+            )
         idx = S.fill_index(template, [t.data for t in tensors])
 
         def write(arr: np.ndarray) -> None:
             arr[idx] = value.data
 
-        self._modify("[]=", lambda old: S.SetItem(template)(old, _cast(value, old.data.dtype), *tensors),
-                     write, (value,))
+        self._modify(
+            "[]=",
+            lambda old: S.SetItem(template)(old, _cast(value, old.data.dtype), *tensors),
+            write,
+            (value,),
+        )
 
     # ---- elementwise -----------------------------------------------------------------------
 
@@ -794,8 +830,10 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
         )
     if a.ndim == 1 and b.ndim == 1:
         if a.shape != b.shape:
-            raise ValueError(f"MatMul: shapes {a.shape} and {b.shape} are not aligned: "
-                             f"{a.shape[0]} (axis 0) != {b.shape[0]} (axis 0)")
+            raise ValueError(
+                f"MatMul: shapes {a.shape} and {b.shape} are not aligned: "
+                f"{a.shape[0]} (axis 0) != {b.shape[0]} (axis 0)"
+            )
         return (a * b).sum()
     if a.ndim == 1:
         out = L.MatMul()(a.reshape(1, -1), b)
@@ -866,7 +904,9 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(arr.shape, dtype=dtype or arr.dtype), requires_grad=requires_grad)
 
 
-def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Like np.arange; float ranges are float32 unless dtype says otherwise."""
     arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None and arr.dtype == np.float64:

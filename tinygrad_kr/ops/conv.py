@@ -213,7 +213,7 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         oc = self.w_shape[0]
         gm = gy.transpose(1, 0, 2, 3).reshape(oc, -1)  # free when gy is channel-major
-        gx = gw = gb = None
+        gx = gw = None
         if needs[0]:
             gx = Col2im(self.x_shape, self.g)(w.reshape(oc, -1).T @ gm)
         if needs[1]:

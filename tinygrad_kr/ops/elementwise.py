@@ -386,4 +386,3 @@ class Cast(Function):
 
     def backward(self, gy):
         return gy.astype(self.src)
-

@@ -75,8 +75,9 @@ class Mean(Function):
         self.axes = normalize_axis(self.axis, x.ndim, "mean")
         self.shape = x.shape
         self.n = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64))
+        total = np.sum(x, axis=self.axes, keepdims=self.keepdims, dtype=_accumulator(x.dtype))
         with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
-            y = np.mean(x, axis=self.axes, keepdims=self.keepdims, dtype=_accumulator(x.dtype))
+            y = total / total.dtype.type(self.n)
         return np.asarray(y).astype(x.dtype, copy=False)
 
     def backward(self, gy):

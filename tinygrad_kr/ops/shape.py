@@ -54,7 +54,9 @@ def view_positions(base: np.ndarray, view: np.ndarray) -> tuple:
     lookup[ob.reshape(-1)] = np.arange(base.size)
     flat = lookup[ov]
     if (flat < 0).any():
-        raise ValueError(f"view_positions: an array of shape {view.shape} is not a view of one of shape {base.shape}")
+        raise ValueError(
+            f"view_positions: an array of shape {view.shape} is not a view of one of shape {base.shape}"
+        )
     return np.unravel_index(flat, base.shape)
 
 
