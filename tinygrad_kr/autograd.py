@@ -16,7 +16,6 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import grad_mode
 from .errors import add_note
 from .grad_mode import state as _mode
 from .tensor import Tensor, VersionCounter, as_tensor, version_counter, wrap
@@ -39,53 +38,35 @@ class Function:
 
     The whole contract for op authors:
 
-    forward(self, *xs) -> y
-        xs are the inputs' numpy arrays (read them, never write them); y is one numpy array,
-        new or a view of an input (the output then shares that input's memory and version
-        counter, like any view). Non-tensor arguments (axis, shape, slope) go to __init__.
-        Run an op with `MyOp.apply(*inputs, **init_kwargs)` or `MyOp(**init_kwargs)(*inputs)`:
-        a node is made per call and runs once (calling it again raises).
+    forward(self, *xs) -> y: the inputs' numpy arrays in (read them, never write them), one
+        numpy array out, new or a view of an input (then it shares that input's version
+        counter, like any view). Non-tensor arguments (axis, slope) go to __init__. Run an op
+        as `MyOp.apply(*inputs, **kwargs)`; a node is made per call and runs once.
+    self.save_for_backward(*arrays), in forward: declares every array backward reads: inputs
+        as forward got them, the result y, or new arrays (masks). Index tensors, masks and
+        labels are node inputs too. The engine records the versions of the saved inputs and
+        output, refuses a backward after one was changed in place, and drops them after
+        backward (unless retain_graph). Keep arrays no other way; plain attributes are for
+        small facts (shapes, axes). `self.needs_input_grad` (a bool per input) is known in
+        forward already: save only what the wanted gradients use (None in its place).
+    backward(self, gy) -> one gradient per input (or the value itself for one input), None for
+        an input without one. gy has the output's shape. `self.saved_tensors` gives the saved
+        values in order: an input as that input Tensor, the output as a Tensor of this node,
+        anything else as a constant. Write it with Tensor operations: a recorded backward
+        (create_graph=True, when tg.is_grad_enabled() is True) is then differentiable again.
+        The engine checks the result: one per input; the input's shape (a gradient of a shape
+        the input broadcasts to is summed down: ops need no un-broadcasting of their own); a
+        float dtype (cast to the input's). Anything else is an error naming the op and shapes.
+    array_backward = True (optional, a speed-up): backward uses only what numpy arrays and
+        Tensors share (+ - * / ** @ .T .mT .sum .reshape .astype), so a backward that is not
+        recorded gets and returns plain arrays. The op tests check that both paths agree.
 
-    self.save_for_backward(*arrays)            (in forward)
-        Declares every array that backward reads: inputs as forward received them, the result
-        y, or new arrays (masks, positions). Index arrays, masks and labels that come from
-        tensors are inputs too (pass them to the node), so they are declared like any input.
-        The engine records the version of every saved input and of the output; backward
-        raises if one was changed in place since. After backward (without retain_graph) the
-        node drops them. Nothing else is checked or released: keep arrays only this way;
-        plain attributes are for small facts (shapes, axes). `self.needs_input_grad` is
-        already known in forward: save only what the wanted gradients use (None in its
-        place), so that changing an input no gradient needs stays allowed, as in PyTorch.
-
-    backward(self, gy) -> one gradient per input (a tuple, or the value itself for one input)
-        gy is the gradient of the output (the output's shape). `self.saved_tensors` gives the
-        saved values in order: a saved input comes back as that input Tensor, the output as a
-        Tensor made by this node, anything else as a constant Tensor. Write backward with
-        Tensor operations: a recorded backward (create_graph=True) is then differentiable
-        again. Return None for an input that gets no gradient; `self.needs_input_grad[i]`
-        says whether input i wants one, so useless work can be skipped.
-        The engine checks the result: one entry per input, each with its input's shape (or a
-        shape the input broadcasts to, which is summed down to the input's shape: a
-        broadcasting op needs no reduction of its own) and a floating point dtype (cast to the
-        input's dtype). Anything else is an error naming the op and both shapes.
-
-    array_backward = True                      (optional, a speed-up)
-        Set it when backward uses only what numpy arrays and Tensors share (+ - * / ** @,
-        .T, .mT, .sum(axis, keepdims), .reshape, .astype): a backward that is not recorded
-        then gets gy and the saved values as numpy arrays (no op nodes, no Tensor wrapping)
-        and may return arrays. A recorded backward always gets Tensors. The op tests check
-        that both give the same gradients for every op that sets it.
-
-    Inside backward, `tg.is_grad_enabled()` is True exactly when the backward is recorded.
-
-    What the engine keeps on a recorded node: `edges` (per input: the node that made it, the
-    leaf Tensor, or None when no gradient is wanted), `generation` (larger than that of every
-    node its inputs came from: the order of the backward pass), `inputs` (the input Tensors, for the
-    graph renderer and `tg.trace_backward`; backward must read only saved_tensors, the values
-    that are version-checked), `scope` (the modules whose forward made it, outermost first;
-    `module` is the innermost), `hooks` (gradient hooks of the output tensor) and `trace`
-    (where it was created, in anomaly mode). Backward without retain_graph drops the saved
-    values and the inputs; the edges stay, so the graph's shape can still be drawn.
+    A recorded node keeps: `edges` (per input: the node that made it, the leaf Tensor, or None
+    when no gradient is wanted), `generation` (larger than that of every node below it: the
+    backward order), `inputs` (for the renderer and tracing; backward reads only saved_tensors),
+    `scope` (the running modules, outermost first; `module` is the innermost), `hooks` (the
+    output's gradient hooks) and `trace` (where it was made, in anomaly mode). Backward without
+    retain_graph drops the saved values and inputs; the edges stay.
     """
 
     array_backward = False
@@ -99,7 +80,7 @@ class Function:
     hooks: list | None = None
     trace: str | None = None
     _to_save: tuple = ()
-    _saved: tuple = ()  # the arrays save_for_backward declared, once recorded (see _keep_saved)
+    _saved: tuple = ()  # the arrays save_for_backward declared, once recorded
     _versions: tuple | None = None  # the inputs' versions when recorded; None: all were 0
     _out: np.ndarray | None = None  # the output array, when it is saved
     _out_counter: VersionCounter | None = None
@@ -741,6 +722,3 @@ def run_backward(t: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -
     g = root_grad(t, grad, "backward")
     backward_pass([t], [g], AccumulateGrad(create_graph, [g]), retain_graph or create_graph, create_graph)
 
-
-is_grad_enabled = grad_mode.is_grad_enabled
-VersionCounter = VersionCounter  # re-exported: the object every family of views shares

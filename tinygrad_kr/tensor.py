@@ -151,6 +151,8 @@ def _operands(a: "Tensor", b: Any, float_op: bool = False) -> tuple["Tensor", "T
         return a, _constant(b, da)
     if tb is Tensor and b.data.dtype == da and (da.kind == "f" or not float_op):
         return a, b
+    if tb is np.ndarray and b.dtype == da and (da.kind == "f" or not float_op):  # e.g. an optimizer's update
+        return a, wrap(b)
     dt = dtypes.result_type(a, b)
     if float_op:
         dt = dtypes.float_dtype(dt)
@@ -519,26 +521,17 @@ class Tensor:
     ) -> "Tensor":
         """Change self in place. compute(old) -> the new value as a Tensor, out of place (used
         when a graph is recorded); write(array) does the same in place on a numpy array."""
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"in-place {what}: the tensor of shape {self.shape} is read-only (a broadcast view or "
-                "a constant); make a copy with .clone() or compute out of place"
-            )
         base = self._base
         if base is not None:
             self._refresh_view()
-        if not (
-            _mode.grad_enabled
-            and (
-                self._requires_grad
-                or (base is not None and base._requires_grad)
-                or any(t._requires_grad for t in others)
-            )
-        ):
+        recorded = self._requires_grad or (base is not None and base._requires_grad)
+        for t in others:
+            recorded = recorded or t._requires_grad
+        if not (recorded and _mode.grad_enabled):
             try:
                 write(self.data)
             except Exception as e:
-                add_note(e, f"in in-place {what} on a tensor of shape {self.shape} dtype {self.dtype}")
+                self._write_failed(e, what)
                 raise
             version_counter(self).value += 1
             return self
@@ -557,7 +550,11 @@ class Tensor:
             stand_in = wrap(base.data)
             stand_in.grad_fn, stand_in._requires_grad = base.grad_fn, base._requires_grad
             new_base = S.SetItem(pos)(stand_in, new)
-        np.copyto(self.data, new.data)
+        try:
+            np.copyto(self.data, new.data)
+        except ValueError as e:
+            self._write_failed(e, what)
+            raise
         version_counter(self).value += 1
         if base is None:
             self.grad_fn, self._requires_grad = new.grad_fn, new._requires_grad
@@ -565,6 +562,16 @@ class Tensor:
             base.grad_fn, base._requires_grad = new_base.grad_fn, True
             self._refresh_view()
         return self
+
+    def _write_failed(self, e: Exception, what: str) -> None:
+        """Explain a failed in-place write (numpy wrote nothing): a read-only array, or values
+        that do not fit."""
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"in-place {what}: the tensor of shape {self.shape} is read-only (a broadcast view or "
+                "a constant); make a copy with .clone() or compute out of place"
+            ) from e
+        add_note(e, f"in in-place {what} on a tensor of shape {self.shape} dtype {self.dtype}")
 
     def _check_recorded_inplace(self, what: str) -> None:
         base = self._base

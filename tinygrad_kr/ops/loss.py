@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
+from ..grad_mode import is_grad_enabled
 
 REDUCTIONS = ("mean", "sum", "none")
 
