@@ -1,29 +1,17 @@
-"""nn: layers, losses, initialization and optimizers on top of tinygrad_kr (PyTorch names).
+"""`nn`, the short name of `tinygrad_kr.nn` (the same package: same modules, same classes).
 
-    import nn
-    from nn import functional as F
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    loss = F.cross_entropy(model(x), labels)
+    import nn                       # short, but a file called nn.py in your folder hides it
+    from tinygrad_kr import nn      # the import that nothing can shadow
+
+Every submodule (`nn.functional`, `nn.optim`, `nn.optim.lr_scheduler`, ...) is the submodule
+of `tinygrad_kr.nn` under a second name, so `isinstance` and `import nn.functional` work
+either way.
 """
 
-from . import functional, init, optim, utils
-from .activation import ELU, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .conv import Conv2d
-from .dropout import Dropout
-from .linear import Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import Module, ModuleList, Parameter, Sequential
-from .norm import BatchNorm1d, BatchNorm2d
-from .pooling import AvgPool2d, MaxPool2d
-from .rnn import LSTM, RNN, Embedding, LSTMCell, RNNCell
-from .summary import ModelSummary, summary
+import sys
 
-__all__ = [
-    "Module", "Parameter", "Sequential", "ModuleList",
-    "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
-    "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten",
-    "Dropout", "BatchNorm1d", "BatchNorm2d",
-    "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
-    "summary", "ModelSummary",
-    "functional", "init", "optim", "utils",
-]
+import tinygrad_kr.nn as _package
+
+for _name, _module in list(sys.modules.items()):
+    if _name == "tinygrad_kr.nn" or _name.startswith("tinygrad_kr.nn."):
+        sys.modules["nn" + _name[len("tinygrad_kr.nn"):]] = _module

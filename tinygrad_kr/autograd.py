@@ -311,12 +311,11 @@ def _add_op_note(e: Exception, node: Function, inputs: tuple) -> None:
 
 def _user_frame() -> str:
     """`file:line` of the innermost stack frame outside this package (anomaly mode only)."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    nn_pkg = os.path.join(os.path.dirname(pkg), "nn")
+    pkg = os.path.dirname(os.path.abspath(__file__))  # tinygrad_kr, with tinygrad_kr.nn inside
     frame = sys._getframe(1)
     while frame is not None:
         fname = os.path.abspath(frame.f_code.co_filename)
-        if not (fname.startswith(pkg + os.sep) or fname.startswith(nn_pkg + os.sep)):
+        if not fname.startswith(pkg + os.sep):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
