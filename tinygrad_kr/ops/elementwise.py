@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, where
+from . import workspace
 
 # ---- arithmetic ----------------------------------------------------------------------------
 
@@ -262,12 +263,15 @@ class ReLU(Function):
     array_backward = True
 
     def forward(self, x):
-        y = np.maximum(x, 0)
+        y = np.maximum(x, 0, out=workspace.empty_like(x))  # (big activations: reused memory)
         self.save_for_backward(y)
         return y
 
     def backward(self, gy):
         (y,) = self.saved_tensors
+        if isinstance(gy, np.ndarray):  # a plain backward: the same in one pass into reused memory
+            return np.multiply(gy, np.greater(y, 0, out=workspace.empty_like(y, bool)),
+                               out=workspace.empty_like(gy))
         return gy * step(y)
 
 
