@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nn
 import tinygrad_kr
 from tinygrad_kr import nn as tnn
 
@@ -16,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_nn_and_tinygrad_kr_nn_are_the_same_package():
     import nn.functional
     import nn.optim.lr_scheduler
+
+    import nn
 
     assert nn is tnn and nn.functional is tnn.functional is tinygrad_kr.nn.functional
     assert nn.optim.lr_scheduler is tnn.optim.lr_scheduler

@@ -21,6 +21,7 @@ from .grad_mode import (
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
 from .serialize import CheckpointError, load, save
+from .threads import blas_threads, set_blas_threads
 from .tensor import (
     arange,
     concatenate,
@@ -45,5 +46,5 @@ __all__ = [
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
-    "draw_graph", "save_graph", "callbacks", "data", "datasets", "train",
+    "draw_graph", "save_graph", "set_blas_threads", "blas_threads", "callbacks", "data", "datasets", "train",
 ]

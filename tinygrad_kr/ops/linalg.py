@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import threads
 from ..autograd import Function
 
 
@@ -15,6 +16,7 @@ class MatMul(Function):
     array_backward = True
 
     def forward(self, a, b):
+        threads.check()  # one BLAS thread while the machine is busy (see threads.py)
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise ValueError(
                 f"MatMul: shapes {a.shape} and {b.shape} are not aligned: "
@@ -26,6 +28,7 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy):
+        threads.check()
         a, b = self.saved_tensors
         ga = gy @ b.mT if self.needs_input_grad[0] else None
         gb = a.mT @ gy if self.needs_input_grad[1] else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import threads
 from ..autograd import Function
 
 
@@ -23,6 +24,7 @@ class Linear(Function):
     array_backward = True
 
     def forward(self, x: np.ndarray, W: np.ndarray, *b: np.ndarray) -> np.ndarray:
+        threads.check()  # one BLAS thread while the machine is busy (see threads.py)
         needs = self.needs_input_grad  # gx needs W, gW needs x
         self.save_for_backward(x if needs[1] else None, W if needs[0] else None)
         self.w_shape = W.shape
@@ -32,6 +34,7 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
+        threads.check()
         x, W = self.saved_tensors
         needs = self.needs_input_grad
         gx = gy @ W if needs[0] else None
