@@ -49,6 +49,40 @@ def cnn(p):
         nn.Flatten(), nn.Linear(1568, 10)])
 
 
+def _epoch(p, layers):
+    """One epoch over p's batches of nn.Sequential(*layers(torch.nn)), CE loss and SGD."""
+    torch = _torch()
+    model = torch.nn.Sequential(*layers(torch.nn))
+    with torch.no_grad():
+        for param, a in zip(model.parameters(), p.params()):
+            param.copy_(torch.from_numpy(a))
+    opt = torch.optim.SGD(model.parameters(), lr=p.lr)
+    batches = [tuple(map(torch.from_numpy, xy)) for xy in zip(p.X, p.Y)]
+
+    def epoch():
+        total = 0.0
+        for x, y in batches:
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        return total / len(batches)
+    return Runner(epoch, traced=False)
+
+
+@register("torch", "fashion_epoch")
+def fashion_epoch(p):
+    return _epoch(p, lambda nn: [nn.Conv2d(1, 10, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                 nn.Linear(1960, 100), nn.ReLU(), nn.Linear(100, 10)])
+
+
+@register("torch", "mlp_epoch")
+def mlp_epoch(p):
+    hidden = p.param_list[0].shape[0]
+    return _epoch(p, lambda nn: [nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10)])
+
+
 @register("torch", "op_overhead")
 def op_chain(p):
     torch = _torch()

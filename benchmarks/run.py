@@ -23,6 +23,8 @@ import json
 import math
 import os
 import platform
+import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,7 @@ F32 = np.float32
 IMPL_MODULES = ("numpy_ref", "impl_torch", "impl_dezero", "impl_kr")
 BASELINES = ("numpy_ref", "torch")
 GUARD_TOL = 1e-4
+EPOCH_TOL = 1e-3  # an epoch's mean loss after hundreds of float32 steps: rounding adds up
 LOAD_WARN = 0.2  # cores used by other processes while timing
 
 
@@ -51,6 +54,7 @@ class Runner:
     check: Callable[[], dict] | None = None   # untimed: gradient checksums after the first step
     notes: list[str] = field(default_factory=list)
     traced: bool = True                       # allocations visible to tracemalloc (numpy-based)
+    held: Callable[[], int] | None = None     # bytes kept between steps for reuse (count as used)
 
 
 def as_runner(obj) -> Runner:
@@ -125,6 +129,32 @@ def op_chain(v, n_ops, c_mul, c_add, tanh):
     return v
 
 
+def _epoch(seed, n_images, batch, x_shape, shapes, lr):
+    """One epoch of mini-batches: random inputs in [0, 1) of the data set's shape (an epoch's
+    time does not depend on the pixel values), labels 0..9, torch-style initial weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_images // batch, batch, *x_shape), dtype=F32)
+    Y = rng.integers(0, 10, (n_images // batch, batch)).astype(np.int64)
+    params = [_uniform(rng, s, math.prod(w[1:])) for w in shapes for s in (w, w[:1])]
+    return Problem(K=len(X), X=X, Y=Y, param_list=params, lr=lr, images=len(X) * batch)
+
+
+def make_fashion_epoch(n_images, seed):
+    # the course's Fashion-MNIST CNN (examples/fashion_mnist_cnn.py): 48,000 training images
+    return _epoch(seed, n_images, 128, (1, 28, 28), [(10, 1, 3, 3), (100, 1960), (10, 100)], 0.01)
+
+
+def make_mlp_epoch(hidden, seed):
+    # TwoLayerNet-style MLP 784-hidden-10 on MNIST's 60,000 training images, batch 100
+    return _epoch(seed, 60_000, 100, (784,), [(hidden, 784), (10, hidden)], 0.1)
+
+
+def make_quickstart(mode, seed):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return Problem(script=os.path.join(root, "examples", "quickstart.py"), busy=mode == "busy",
+                   param_list=[])
+
+
 def make_matmul(_, seed):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((512, 1024)).astype(F32)
@@ -146,13 +176,15 @@ class Workload:
     what: Callable[[Any], str]
     sizes: tuple = (None,)
     main: Any = None
+    base: str | None = None     # the workload whose implementations this one runs
+    busy: bool = False          # time it with one other core kept busy (a spinning process)
 
     def label(self, size) -> str:
         return self.name if size is None else f"{self.name}:{size}"
 
     def per_step(self, size) -> float:
         """Seconds per timed step -> reported unit."""
-        scale = 1e3 if self.unit.startswith("ms") else 1e6
+        scale = 1e3 if self.unit.startswith("ms") else 1 if self.unit.startswith("s/") else 1e6
         return scale / (size if self.unit == "us/op" else 1)
 
 
@@ -172,6 +204,21 @@ WORKLOADS = {w.name: w for w in (
     Workload("big_matmul", make_matmul, "ms/iter", "value", (30, 10, 3, 3, 20), (8, 3, 1, 2, 2),
              lambda _: "(512x1024) @ (1024x1024) -> sum -> backward to both inputs "
                        "(3 GEMMs of 1.07 GFLOP)"),
+    Workload("cnn_step_busy", make_cnn, "ms/step", "loss2", (40, 10, 5, 4, 30), (12, 5, 2, 2, 3),
+             lambda _: "cnn_step while another process keeps one core busy (started before the "
+                       "timed rounds, stopped after by its id)", base="cnn_step", busy=True),
+    Workload("fashion_epoch", make_fashion_epoch, "s/epoch", "epoch", (3, 1, 1, 3, 120), (1, 1, 0, 1, 60),
+             lambda n: f"one epoch of the course's Fashion-MNIST CNN: {n:,} images of 1x28x28, batch "
+                       "128, Conv2d(1,10,3,p1) -> ReLU -> MaxPool2d(2) -> Linear(1960,100) -> ReLU -> "
+                       "Linear(100,10) -> cross-entropy -> SGD(lr 0.01)",
+             sizes=(48_000,), main=48_000),
+    Workload("mlp_epoch", make_mlp_epoch, "s/epoch", "epoch", (3, 1, 1, 3, 60), (1, 1, 0, 1, 30),
+             lambda h: f"one epoch of an MLP 784-{h}-10 (ReLU) on MNIST's shape: 60,000 images, batch "
+                       "100, cross-entropy -> SGD(lr 0.1)",
+             sizes=(50, 256), main=256),
+    Workload("quickstart", make_quickstart, "s/run", "none", (1, 1, 0, 1, 600), (1, 1, 0, 1, 600),
+             lambda busy: "wall time of `python examples/quickstart.py` (a whole training run), idle "
+                          "and with one other core kept busy", sizes=("idle", "busy"), main="idle"),
 )}
 MEMORY_WORKLOADS = ("cnn_step",)
 
@@ -186,9 +233,10 @@ def select_cases(spec: str, main_only: bool) -> list[tuple[Workload, Any]]:
         wl = WORKLOADS[name]
         sizes = [wl.main] if main_only else wl.sizes
         if size:
-            if int(size) not in wl.sizes:
+            size = int(size) if size.isdigit() else size
+            if size not in wl.sizes:
                 raise SystemExit(f"{name}: size {size} not in {wl.sizes}")
-            sizes = [int(size)]
+            sizes = [size]
         cases += [(wl, s) for s in sizes if (wl, s) not in cases]
     return cases
 
@@ -214,11 +262,27 @@ def _load_between(a, b) -> dict:
             "own_cores": round((b[2] - a[2]) / wall, 3)}
 
 
+def start_spinner() -> subprocess.Popen:
+    """A process that keeps one core busy (the 'busy laptop' of the busy workloads)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def stop_spinner(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
+
+
+def _minflt() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 # ---------------------------------------------------------------------------- measure ----
 
 
 def guard_values(runner: Runner, wl: Workload) -> dict:
     """Runs the first step(s) and returns the values the guard compares (plus text info)."""
+    if wl.guard == "none":
+        return {}
     vals = {"out@1": float(runner.step())}
     if wl.guard == "loss2":
         vals["out@2"] = float(runner.step())  # depends on the gradients + update of step 1
@@ -240,7 +304,8 @@ def compare(vals: dict, ref: dict) -> float:
 
 
 def peak_step_bytes(step) -> int:
-    """Peak bytes traced by tracemalloc during one step (numpy registers its buffers)."""
+    """Peak bytes traced by tracemalloc during one step (numpy registers its buffers), beyond
+    what was allocated before it (memory an impl keeps for reuse is added by the caller)."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -269,7 +334,7 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
                            "description": wl.what(size), "impls": {}, "skipped": {}}
     runners: dict[str, Runner] = {}
     for impl in impls:
-        factory = REGISTRY[impl].get(wl.name)
+        factory = REGISTRY[impl].get(wl.base or wl.name)
         if factory is None:
             continue
         try:
@@ -289,8 +354,8 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
             t0 = time.perf_counter()
             vals = guard_values(r, wl)
             first = time.perf_counter() - t0
-            est = first / len([k for k in vals if k.startswith("out@")])
-            for _ in range(warmup - 1 - (wl.guard == "loss2")):
+            est = first / max(1, len([k for k in vals if k.startswith("out@")]))
+            for _ in range(warmup - len([k for k in vals if k.startswith("out@")])):
                 t0 = time.perf_counter()
                 r.step()
                 est = time.perf_counter() - t0
@@ -305,7 +370,9 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
 
     # interleaved rounds, impl order rotated every round
     times: dict[str, list[int]] = {i: [] for i in runners}
+    faults: dict[str, int] = dict.fromkeys(runners, 0)
     order = list(runners)
+    spinner = start_spinner() if wl.busy else None
     snap = _cpu_snapshot()
     for rnd in range(rounds):
         for impl in order[rnd % len(order):] + order[:rnd % len(order)] if order else []:
@@ -315,6 +382,7 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
             gc.collect()
             gc.freeze()
             time.sleep(args.settle)  # lets the previous impl's BLAS/OpenMP threads go idle
+            f0 = _minflt()
             try:
                 for _ in range(n):
                     t0 = time.perf_counter_ns()
@@ -324,18 +392,28 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
                 res["skipped"][impl] = f"failed while timing: {type(e).__name__}: {e}"
                 del runners[impl], res["impls"][impl]
                 order.remove(impl)
+                continue
+            faults[impl] += _minflt() - f0
     res["load"] = load = _load_between(snap, _cpu_snapshot())
-    if load["other_cores"] > LOAD_WARN:
+    if spinner is not None:
+        stop_spinner(spinner)
+        load["other_cores_expected"] = 1.0
+    if load["other_cores"] > LOAD_WARN and not wl.busy:
         log(f"  WARNING: other processes used {load['other_cores']} cores while timing")
 
     ref = res["impls"].get("numpy_ref", {}).get("guard")
-    if ref is None and res["impls"]:  # numpy_ref not timed: still the guard's reference
-        ref = guard_values(as_runner(REGISTRY["numpy_ref"][wl.name](prob)), wl)
+    if wl.guard == "epoch":  # no hand-written reference: the epoch's mean loss against torch's
+        ref = res["impls"].get("torch", {}).get("guard")
+    elif ref is None and res["impls"] and wl.guard != "none":  # still the guard's reference
+        ref = guard_values(as_runner(REGISTRY["numpy_ref"][wl.base or wl.name](prob)), wl)
     for impl, st in res["impls"].items():
         st.update(_stats(times[impl], per_step))
-        if ref is not None:
+        st["minflt_per_step"] = faults[impl] / max(1, len(times[impl]))
+        if "images" in prob.__dict__:
+            st["samples_per_s"] = prob.images / (st["median"] / per_step)
+        if ref:
             st["guard_diff"] = compare(st["guard"], ref)
-            st["guard_pass"] = st["guard_diff"] <= GUARD_TOL
+            st["guard_pass"] = st["guard_diff"] <= (EPOCH_TOL if wl.guard == "epoch" else GUARD_TOL)
         if wl.name == "mlp_step":
             st["us_per_sample"] = st["median"] * 1e3 / size
         if wl.name == "op_overhead":
@@ -349,7 +427,8 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
     for impl, r in runners.items() if wl.name in MEMORY_WORKLOADS else ():
         try:
             if r.traced:
-                res["impls"][impl]["peak_bytes"] = peak_step_bytes(r.step)
+                held = r.held() if r.held is not None else 0
+                res["impls"][impl]["peak_bytes"] = peak_step_bytes(r.step) + held
         except Exception as e:  # noqa: BLE001
             res["impls"][impl]["notes"].append(f"memory step failed: {type(e).__name__}: {e}")
     for impl, st in res["impls"].items():
@@ -438,6 +517,10 @@ def _notes(st: dict) -> str:
         notes.insert(0, f"{st['ms_per_iter']:.2f} ms/iter")
     if "gflops" in st:
         notes.insert(0, f"{st['gflops']:.0f} GFLOP/s")
+    if "samples_per_s" in st:
+        notes.insert(0, f"{st['samples_per_s']:,.0f} samples/s")
+    if "minflt_per_step" in st:
+        notes.append(f"{st['minflt_per_step']:,.0f} minor page faults/step")
     notes += [f"{k}={v}" for k, v in st["guard"].items() if not isinstance(v, float)]
     if st["first_s"] > 1:
         notes.append(f"first step {st['first_s']:.1f} s")
@@ -464,9 +547,11 @@ def markdown(results: dict) -> str:
         w(f"### {label} — {c['unit']}")
         w("")
         load = c.get("load", {})
+        busy = "other_cores_expected" in load
         w(f"{c['description']}. Other processes used {load.get('other_cores', 0):.2f} cores "
-          "while timing." + (" **WARNING: busy machine, numbers not representative.**"
-                             if load.get("other_cores", 0) > LOAD_WARN else ""))
+          "while timing" + (" (one core kept busy on purpose)." if busy else ".")
+          + (" **WARNING: busy machine, numbers not representative.**"
+             if load.get("other_cores", 0) > LOAD_WARN and not busy else ""))
         w("")
         w(f"| impl | median {c['unit']} | p25–p75 | min | n | × numpy_ref | × torch | guard "
           "| notes |")

@@ -12,8 +12,10 @@ to it (its reference count says so). A buffer that became an op's output, a save
 gradient stays untouched while any tensor, view or node still holds it.
 
 Small arrays (under `MIN_BYTES`) come straight from numpy: the allocator serves those from
-memory it keeps. Each thread has its own workspace; `clear()` frees the current thread's.
-`TINYGRAD_KR_WORKSPACE_MB` (default 512) caps what a workspace keeps; 0 turns it off.
+memory it keeps. A request is served by the smallest free buffer that holds it, whatever
+shape it had before, so the workspace holds about what one step has alive at its peak. Each
+thread has its own workspace; `clear()` frees the current thread's. `TINYGRAD_KR_WORKSPACE_MB`
+(default 512) caps what a workspace keeps; 0 turns it off.
 """
 
 from __future__ import annotations
@@ -24,39 +26,49 @@ import threading
 
 import numpy as np
 
-__all__ = ["empty", "empty_like", "zeros", "clear", "MIN_BYTES"]
+__all__ = ["empty", "empty_like", "zeros", "clear", "held_bytes", "MIN_BYTES"]
 
 MIN_BYTES = 256 * 1024
-_PER_SHAPE = 4  # buffers kept per (shape, dtype): a step rarely holds more than this at once
+_SLACK = 4  # a free buffer serves requests down to 1/_SLACK of its size
 _CAP = int(float(os.environ.get("TINYGRAD_KR_WORKSPACE_MB", "512")) * 2**20)
 
 
 class _Workspace(threading.local):
     def __init__(self) -> None:
-        self.buffers: dict = {}  # (shape, dtype) -> list of arrays
-        self.nbytes = 0
+        self.buffers: list = []  # raw uint8 arrays, smallest first
+        self.nbytes = 0  # what they hold
+        self.high = 0  # the most bytes of workspace memory ever in use at once
 
 
 _local = _Workspace()
 
 
 def empty(shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array of `shape` and `dtype`, reused when possible."""
+    """An uninitialised C-contiguous array of `shape` and `dtype`, in reused memory when
+    possible: the smallest free buffer that holds it (and is at most twice its size)."""
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
     if nbytes < MIN_BYTES or _CAP <= 0:
         return np.empty(shape, dtype)
-    key = (tuple(shape), dtype)
-    kept = _local.buffers.setdefault(key, [])
-    for buf in kept:
+    kept = _local.buffers
+    busy = nbytes
+    for raw in kept:
         # 3 references: the list, this loop's variable and getrefcount's argument: no one else
-        if sys.getrefcount(buf) == 3:
-            return buf
-    buf = np.empty(shape, dtype)
-    if len(kept) < _PER_SHAPE and _local.nbytes + nbytes <= _CAP:
-        kept.append(buf)
+        # (an array handed out earlier is a view of raw, so it counts as a reference)
+        if sys.getrefcount(raw) == 3:
+            if nbytes <= raw.size <= _SLACK * nbytes:
+                return raw[:nbytes].view(dtype).reshape(shape)
+        else:
+            busy += raw.size
+    raw = np.empty(nbytes, np.uint8)
+    # The workspace keeps at most what was ever in use at once (its high-water mark), so it
+    # holds no more memory than a step needs at its busiest moment anyway.
+    _local.high = max(_local.high, busy)
+    if _local.nbytes + nbytes <= min(_CAP, _local.high):
+        kept.append(raw)
+        kept.sort(key=len)
         _local.nbytes += nbytes
-    return buf
+    return raw.view(dtype).reshape(shape)
 
 
 def empty_like(a: np.ndarray, dtype=None) -> np.ndarray:
@@ -77,7 +89,12 @@ def zeros(shape: tuple, dtype) -> np.ndarray:
     return buf
 
 
+def held_bytes() -> int:
+    """The bytes this thread's workspace holds (in use or free)."""
+    return _local.nbytes
+
+
 def clear() -> None:
     """Forget this thread's buffers (arrays still in use stay valid)."""
     _local.buffers.clear()
-    _local.nbytes = 0
+    _local.nbytes = _local.high = 0
