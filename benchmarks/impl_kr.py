@@ -78,15 +78,35 @@ def mlp(p):
     return _classifier(p, build)
 
 
-@register("tinygrad_kr", "cnn_step")
-def cnn(p):
+def _relu_pool(nn, fused):
+    """ReLU then 2x2 max pooling: two layers, or the one fused layer (nn.ReLUMaxPool2d)."""
+    return [nn.ReLUMaxPool2d(2)] if fused else [nn.ReLU(), nn.MaxPool2d(2)]
+
+
+def _cnn(p, fused):
     def build(nn):
         layers = [nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1),
                   nn.Linear(1568, 10)]
-        return nn.Sequential(layers[0], nn.ReLU(), nn.MaxPool2d(2),
-                             layers[1], nn.ReLU(), nn.MaxPool2d(2),
+        return nn.Sequential(layers[0], *_relu_pool(nn, fused), layers[1], *_relu_pool(nn, fused),
                              nn.Flatten(), layers[2]), layers
     return _classifier(p, build)
+
+
+@register("tinygrad_kr", "cnn_step")
+def cnn(p):
+    return _cnn(p, fused=False)
+
+
+@register("tinygrad_kr_fused", "cnn_step")
+def cnn_fused(p):
+    _fused_available()
+    return _cnn(p, fused=True)
+
+
+def _fused_available():
+    nn, _ = _nn()
+    if not hasattr(nn, "ReLUMaxPool2d"):
+        raise Unavailable("this tinygrad_kr has no nn.ReLUMaxPool2d")
 
 
 def _epoch(p, build):
@@ -113,13 +133,23 @@ def _epoch(p, build):
     return Runner(epoch)
 
 
-@register("tinygrad_kr", "fashion_epoch")
-def fashion_epoch(p):
+def _fashion(p, fused):
     def build(nn):
         layers = [nn.Conv2d(1, 10, 3, padding=1), nn.Linear(1960, 100), nn.Linear(100, 10)]
-        return nn.Sequential(layers[0], nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        return nn.Sequential(layers[0], *_relu_pool(nn, fused), nn.Flatten(),
                              layers[1], nn.ReLU(), layers[2]), layers
     return _epoch(p, build)
+
+
+@register("tinygrad_kr", "fashion_epoch")
+def fashion_epoch(p):
+    return _fashion(p, fused=False)
+
+
+@register("tinygrad_kr_fused", "fashion_epoch")
+def fashion_epoch_fused(p):
+    _fused_available()
+    return _fashion(p, fused=True)
 
 
 @register("tinygrad_kr", "mlp_epoch")

@@ -454,7 +454,7 @@ def environment() -> dict:
         "git": _git_rev(),
     }
     pkgs = {}
-    for pkg in ("torch", "dezero", "threadpoolctl", "matplotlib"):
+    for pkg in ("torch", "dezero", "threadpoolctl", "numba", "matplotlib"):
         try:
             pkgs[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:

@@ -10,7 +10,7 @@ run.load_impls()
 CASES = [(wl, s) for wl, s in run.select_cases("all", main_only=True) if wl.guard != "none" and not wl.busy]
 
 
-@pytest.mark.parametrize("impl", ["tinygrad_kr", "torch"])
+@pytest.mark.parametrize("impl", ["tinygrad_kr", "tinygrad_kr_fused", "torch"])
 @pytest.mark.parametrize("wl,size", CASES, ids=[wl.label(s) for wl, s in CASES])
 def test_guard_agrees_with_the_reference(wl, size, impl):
     factory = run.REGISTRY[impl].get(wl.name)

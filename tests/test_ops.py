@@ -407,6 +407,7 @@ COVERED_ELSEWHERE = {
     "Im2col": "tests/test_nn_conv.py",
     "Col2im": "tests/test_nn_conv.py",  # im2col/col2im gradchecks and Conv2d double backward
     "MaxPool2d": "tests/test_nn_pool.py",
+    "ReLUMaxPool2d": "tests/test_compiled_pool.py",  # gradcheck, second order, vs ReLU then MaxPool2d
     "RouteToMax": "tests/test_nn_pool.py",  # test_max_pool_double_backward
     "GatherAtMax": "tests/test_nn_pool.py",
     "AvgPool2d": "tests/test_nn_pool.py",

@@ -14,13 +14,14 @@ from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
-from .pooling import AvgPool2d, MaxPool2d
+from .pooling import AvgPool2d, MaxPool2d, ReLUMaxPool2d
 from .rnn import LSTM, RNN, Embedding, LSTMCell, RNNCell
 from .summary import ModelSummary, summary
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
-    "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
+    "Linear", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d",
+    "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten",
     "Dropout", "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",

@@ -21,13 +21,13 @@ from tinygrad_kr.tensor import Tensor, as_tensor
 from ._checks import float_tensor as _float_tensor
 from ._checks import weight_dtype
 from .conv import col2im, conv2d, im2col
-from .pooling import avg_pool2d, max_pool2d
+from .pooling import avg_pool2d, max_pool2d, relu_max_pool2d
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax",
     "dropout", "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "conv2d", "max_pool2d", "avg_pool2d", "im2col", "col2im",
+    "conv2d", "max_pool2d", "relu_max_pool2d", "avg_pool2d", "im2col", "col2im",
 ]
 
 

@@ -25,10 +25,10 @@ def _pool_geometry(kernel_size, stride, padding, dilation, who: str) -> Geometry
     return g
 
 
-def max_pool2d_checked(x: Any, g: Geometry, who: str) -> Tensor:
+def max_pool2d_checked(x: Any, g: Geometry, who: str, relu: bool = False) -> Tensor:
     x = check_input(x, who)
     check_windows(x.data.shape, g, who)
-    return _conv.MaxPool2d(g)(x)
+    return (_conv.ReLUMaxPool2d if relu else _conv.MaxPool2d)(g)(x)
 
 
 def avg_pool2d_checked(x: Any, g: Geometry, count_include_pad: bool, who: str) -> Tensor:
@@ -54,6 +54,20 @@ def max_pool2d(
     """
     g = _pool_geometry(kernel_size, stride, padding, dilation, "max_pool2d")
     return max_pool2d_checked(x, g, "max_pool2d")
+
+
+def relu_max_pool2d(
+    x: Any,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """max_pool2d(relu(x)) as one node (the arguments of `max_pool2d`): the same values and
+    gradients, computed as relu(max_pool2d(x)) (max and ReLU commute), so the ReLU works on
+    the pooled output, 4x smaller for 2x2 windows."""
+    g = _pool_geometry(kernel_size, stride, padding, dilation, "relu_max_pool2d")
+    return max_pool2d_checked(x, g, "relu_max_pool2d", relu=True)
 
 
 def avg_pool2d(
@@ -106,6 +120,16 @@ class MaxPool2d(_Pool2d):
     def extra_repr(self) -> str:
         s = super().extra_repr()
         return s + (f", dilation={self.dilation}" if self.dilation != (1, 1) else "")
+
+
+class ReLUMaxPool2d(MaxPool2d):
+    """nn.ReLU() followed by nn.MaxPool2d(...) as one layer and one node (see
+    `relu_max_pool2d`): x (N, C, H, W) -> (N, C, OH, OW), the same values and gradients,
+    faster. Write it where a model has a ReLU right before a max pooling."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (N, C, H, W) -> (N, C, OH, OW)."""
+        return max_pool2d_checked(x, self._g, self._label(), relu=True)
 
 
 class AvgPool2d(_Pool2d):

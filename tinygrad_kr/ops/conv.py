@@ -29,7 +29,8 @@ import numpy as np
 from .. import threads
 from ..autograd import Function
 from ..grad_mode import is_grad_enabled
-from . import workspace
+from . import compiled, workspace
+from .elementwise import Step, relu_mask
 
 Pair = tuple[int, int]
 
@@ -270,8 +271,9 @@ class _MaxRoute:
         self.oh, self.ow = code.shape[2:]
         # x is not kept: only its shape and memory order
 
-    def scatter(self, gy: np.ndarray) -> np.ndarray:
-        """gy: (N, C, OH, OW) -> gx: (N, C, H, W), each gy entry sent to its window's max."""
+    def scatter(self, gy: np.ndarray, relu_y: np.ndarray | None = None) -> np.ndarray:
+        """gy: (N, C, OH, OW) -> gx: (N, C, H, W), each gy entry sent to its window's max
+        (and nothing where relu_y, the output of a ReLU before the pooling, is <= 0)."""
         n, c, h, w = self.x_shape
         g, code = self.g, self.code
         hp, wp = h + 2 * g.padding[0], w + 2 * g.padding[1]
@@ -279,6 +281,12 @@ class _MaxRoute:
         if _is_channel_major(gy) != self.channel_major:  # mixed layouts make every pass slow
             src, gy = gy, _alloc(gy.shape, gy.dtype, self.channel_major, zero=False)
             gy[...] = src
+        if compiled.AVAILABLE and _is_2x2(g):
+            gx = _alloc((n, c, h, w), gy.dtype, self.channel_major, zero=not g.tiles(h, w, self.oh, self.ow))
+            compiled.scatter_2x2(gy, code, relu_y, gx)
+            return gx
+        if relu_y is not None:
+            gy = gy * relu_mask(relu_y)
         if g.overlapping:
             gxp = _alloc((n, c, hp, wp), gy.dtype, self.channel_major)
             for k, (_, _, rows, cols) in offsets:
@@ -297,6 +305,32 @@ class _MaxRoute:
         for k, (_, _, rows, cols) in enumerate(self.g.offsets(self.oh, self.ow)):
             out += gxp[:, :, rows, cols] * (self.code == k)
         return out
+
+
+def _is_2x2(g: Geometry) -> bool:
+    return g.kernel == g.stride == (2, 2) and g.padding == (0, 0) and g.dilation == (1, 1)
+
+
+def _max_pool(x: np.ndarray, g: Geometry, relu: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(y, code) of max pooling x (then a ReLU on y when relu): compiled for 2x2 windows when
+    numba is there, else numpy (a 2x2 fast path, and the general running maximum)."""
+    n, c = x.shape[:2]
+    oh, ow = g.out_hw(x.shape[2], x.shape[3])
+    if _is_2x2(g) and compiled.AVAILABLE:
+        y = _alloc_like(x, (n, c, oh, ow), zero=False)
+        code = _alloc_like(x, (n, c, oh, ow), dtype=np.uint8, zero=False)
+        compiled.max_pool_2x2(x, y, code, relu)
+        return y, code
+    y = None
+    if _is_2x2(g):
+        y, code = _max_2x2(x, oh, ow)
+        if np.isnan(y).any():  # NaN routing needs the general pass
+            y = None
+    if y is None:
+        y, code = _max_windows(x, g, oh, ow)
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y, code
 
 
 def _max_2x2(x: np.ndarray, oh: int, ow: int) -> tuple[np.ndarray, np.ndarray]:
@@ -378,21 +412,38 @@ class MaxPool2d(Function):
         self.g = geometry
 
     def forward(self, x):
-        g = self.g
-        oh, ow = g.out_hw(x.shape[2], x.shape[3])
-        y = None
-        if g.kernel == g.stride == (2, 2) and g.padding == (0, 0) and g.dilation == (1, 1):
-            y, code = _max_2x2(x, oh, ow)
-            if np.isnan(y).any():  # NaN routing needs the general pass
-                y = None
-        if y is None:
-            y, code = _max_windows(x, g, oh, ow)
+        y, code = _max_pool(x, self.g)
         self.save_for_backward(x, code)
         return y
 
     def backward(self, gy):
         x, code = self.saved_tensors  # x also keeps a recorded gradient connected to the input
         return RouteToMax(_MaxRoute(code.data, x.data, self.g))(gy, x)
+
+
+class ReLUMaxPool2d(Function):
+    """max_pool(relu(x)) as one node, computed as relu(max_pool(x)): max and ReLU commute, so
+    the ReLU runs on the pooled output, 4x smaller for 2x2 windows. The same values and
+    gradients as a ReLU node followed by a MaxPool2d node (ties, NaN and -inf included).
+
+    x: (N, C, H, W) -> y: (N, C, OH, OW). Gradient: gy sent to each window's max position
+    where y > 0, else nothing. Used by `nn.ReLUMaxPool2d` / `F.relu_max_pool2d`.
+    """
+
+    def __init__(self, geometry: Geometry):
+        self.g = geometry
+
+    def forward(self, x):
+        y, code = _max_pool(x, self.g, relu=True)
+        self.save_for_backward(x, code, y)
+        return y
+
+    def backward(self, gy):
+        x, code, y = self.saved_tensors
+        route = _MaxRoute(code.data, x.data, self.g)
+        if is_grad_enabled():  # recorded: the ReLU's mask as a Step of y keeps it connected
+            return RouteToMax(route)(gy * Step(nan=1.0)(y), x)
+        return route.scatter(gy.data, y.data)
 
 
 class RouteToMax(Function):

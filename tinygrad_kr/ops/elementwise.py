@@ -227,13 +227,19 @@ class Sigmoid(Function):
 
 
 class Step(Function):
-    """1 where x > 0, else 0 (in x's dtype). Its derivative is 0 everywhere; as a node it keeps
-    a recorded gradient such as ReLU's connected to x, so that differentiating that gradient
-    again gives zeros (a gradient penalty), as in PyTorch, instead of "does not require grad"."""
+    """1 where x > 0, else 0 (in x's dtype; at NaN: `nan`, 0 by default). Its derivative is 0
+    everywhere; as a node it keeps a recorded gradient such as ReLU's connected to x, so that
+    differentiating that gradient again gives zeros (a gradient penalty), as in PyTorch,
+    instead of "does not require grad"."""
 
     array_backward = True
 
+    def __init__(self, nan: float = 0.0):
+        self.nan = nan
+
     def forward(self, x):
+        if self.nan:  # 1 unless x <= 0: NaN counts as positive
+            return np.logical_not(x <= 0).astype(x.dtype)
         return (x > 0).astype(x.dtype)
 
     def backward(self, gy):
@@ -257,8 +263,15 @@ def step(y: Any) -> Any:
     return Step()(y) if isinstance(y, Tensor) else y > 0
 
 
+def relu_mask(y: np.ndarray) -> np.ndarray:
+    """Where ReLU passes its gradient, from its output y: everywhere but y <= 0 (so NaN lets
+    it through, as PyTorch's threshold_backward does); a bool array in reused memory."""
+    mask = np.less_equal(y, 0, out=workspace.empty_like(y, bool))
+    return np.logical_not(mask, out=mask)
+
+
 class ReLU(Function):
-    """max(x, 0). Gradient: gy where the output is positive, else 0."""
+    """max(x, 0). Gradient: gy except where the output is <= 0 (NaN passes it, as PyTorch)."""
 
     array_backward = True
 
@@ -269,10 +282,9 @@ class ReLU(Function):
 
     def backward(self, gy):
         (y,) = self.saved_tensors
-        if isinstance(gy, np.ndarray):  # a plain backward: the same in one pass into reused memory
-            return np.multiply(gy, np.greater(y, 0, out=workspace.empty_like(y, bool)),
-                               out=workspace.empty_like(gy))
-        return gy * step(y)
+        if isinstance(gy, np.ndarray):  # a plain backward: into reused memory
+            return np.multiply(gy, relu_mask(y), out=workspace.empty_like(gy))
+        return gy * Step(nan=1.0)(y)
 
 
 class LeakyReLU(Function):
