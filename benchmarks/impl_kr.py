@@ -35,10 +35,10 @@ def _nn():
     return nn, nn.functional
 
 
-def _classifier(p, build):
-    """Training step of the model from build(nn) -> (model, layers holding weights), loaded
-    with p's weights in order, with cross-entropy and SGD."""
-    nn, F = _nn()
+def _setup(p, build):
+    """The model from build(nn) -> (model, layers holding weights), loaded with p's weights in
+    order, its SGD optimizer and p's batches as Tensors."""
+    nn, _ = _nn()
     Tensor = _engine().Tensor
     model, layers = build(nn)
     weights = iter(p.params())
@@ -46,15 +46,25 @@ def _classifier(p, build):
         layer.weight.data[...] = next(weights)
         layer.bias.data[...] = next(weights)
     opt = nn.optim.SGD(model.parameters(), lr=p.lr)
-    batches = itertools.cycle([(Tensor(x), Tensor(y)) for x, y in zip(p.X, p.Y)])
+    return model, opt, [(Tensor(x), Tensor(y)) for x, y in zip(p.X, p.Y)]
+
+
+def _train_step(model, opt, x, y):
+    _, F = _nn()
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return float(loss.data)
+
+
+def _classifier(p, build):
+    """Training step of the model from build(nn), with cross-entropy and SGD, cycling p's batches."""
+    model, opt, data = _setup(p, build)
+    batches = itertools.cycle(data)
 
     def step():
-        x, y = next(batches)
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return float(loss.data)
+        return _train_step(model, opt, *next(batches))
     params = list(model.parameters())
     return Runner(step, check=lambda: {"grad_dtypes": ",".join(sorted(
         {str(q.grad.data.dtype) for q in params if q.grad is not None}))}, held=_workspace_bytes())
@@ -110,26 +120,11 @@ def _fused_available():
 
 
 def _epoch(p, build):
-    """One epoch over p's batches of the model from build(nn) (weights loaded in order)."""
-    nn, F = _nn()
-    Tensor = _engine().Tensor
-    model, layers = build(nn)
-    weights = iter(p.params())
-    for layer in layers:
-        layer.weight.data[...] = next(weights)
-        layer.bias.data[...] = next(weights)
-    opt = nn.optim.SGD(model.parameters(), lr=p.lr)
-    batches = [(Tensor(x), Tensor(y)) for x, y in zip(p.X, p.Y)]
+    """One epoch over p's batches of the model from build(nn); returns the mean loss."""
+    model, opt, batches = _setup(p, build)
 
     def epoch():
-        total = 0.0
-        for x, y in batches:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            total += float(loss.data)
-        return total / len(batches)
+        return sum(_train_step(model, opt, x, y) for x, y in batches) / len(batches)
     return Runner(epoch)
 
 

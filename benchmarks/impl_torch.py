@@ -16,24 +16,30 @@ def _torch():
     return torch
 
 
-def _classifier(p, layers):
-    """A training step of nn.Sequential(*layers(torch.nn)) with p's weights, CE loss and SGD."""
+def _setup(p, layers):
+    """nn.Sequential(*layers(torch.nn)) with p's weights, its SGD optimizer and p's batches."""
     torch = _torch()
     model = torch.nn.Sequential(*layers(torch.nn))
     with torch.no_grad():
         for param, a in zip(model.parameters(), p.params()):
             param.copy_(torch.from_numpy(a))
     opt = torch.optim.SGD(model.parameters(), lr=p.lr)
-    batches = itertools.cycle([tuple(map(torch.from_numpy, xy)) for xy in zip(p.X, p.Y)])
+    return model, opt, [tuple(map(torch.from_numpy, xy)) for xy in zip(p.X, p.Y)]
 
-    def step():
-        x, y = next(batches)
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return Runner(step, traced=False)
+
+def _train_step(model, opt, x, y):
+    opt.zero_grad(set_to_none=True)
+    loss = _torch().nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def _classifier(p, layers):
+    """A training step with p's weights, CE loss and SGD, cycling p's batches."""
+    model, opt, data = _setup(p, layers)
+    batches = itertools.cycle(data)
+    return Runner(lambda: _train_step(model, opt, *next(batches)), traced=False)
 
 
 @register("torch", "mlp_step")
@@ -50,25 +56,10 @@ def cnn(p):
 
 
 def _epoch(p, layers):
-    """One epoch over p's batches of nn.Sequential(*layers(torch.nn)), CE loss and SGD."""
-    torch = _torch()
-    model = torch.nn.Sequential(*layers(torch.nn))
-    with torch.no_grad():
-        for param, a in zip(model.parameters(), p.params()):
-            param.copy_(torch.from_numpy(a))
-    opt = torch.optim.SGD(model.parameters(), lr=p.lr)
-    batches = [tuple(map(torch.from_numpy, xy)) for xy in zip(p.X, p.Y)]
-
-    def epoch():
-        total = 0.0
-        for x, y in batches:
-            opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            total += loss.item()
-        return total / len(batches)
-    return Runner(epoch, traced=False)
+    """One epoch over p's batches; returns the mean loss."""
+    model, opt, batches = _setup(p, layers)
+    return Runner(lambda: sum(_train_step(model, opt, x, y) for x, y in batches) / len(batches),
+                  traced=False)
 
 
 @register("torch", "fashion_epoch")
