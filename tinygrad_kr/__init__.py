@@ -21,16 +21,24 @@ from .grad_mode import (
 from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
 from .serialize import CheckpointError, load, save
+from .dtypes import bool_ as bool  # noqa: F401  (PyTorch's name; left out of __all__, see below)
+from .dtypes import float16, float32, float64, int32, int64
 from .tensor import (
+    allclose,
     arange,
+    cat,
     concatenate,
     eye,
+    from_numpy,
     full,
+    matmul,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
     stack,
+    tensor,
     where,
     zeros,
     zeros_like,
@@ -46,4 +54,6 @@ __all__ = [
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
     "draw_graph", "save_graph", "callbacks", "data", "datasets", "train",
-]
+    "tensor", "from_numpy", "cat", "matmul", "allclose", "randint",
+    "float16", "float32", "float64", "int32", "int64",
+]  # tg.bool is not here: `from tinygrad_kr import *` must not replace Python's bool
