@@ -86,6 +86,12 @@ def rand(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+def conv_inputs(seed, x_shape, w_shape, n_bias):
+    """Random float64 x, weight and (n_bias > 0) bias that require grad, for gradchecks."""
+    shapes = [x_shape, w_shape] + ([(n_bias,)] if n_bias else [])
+    return [Tensor(rand(seed + i, *shape), requires_grad=True) for i, shape in enumerate(shapes)]
+
+
 # ---- forward ---------------------------------------------------------------------------------
 
 
@@ -135,12 +141,7 @@ def test_conv2d_layer_batch_one_and_non_square_kernel():
 )
 def test_conv2d_gradcheck(win, n, c, oc, with_bias, seed):
     kernel, stride, padding, dilation, (h, w) = win
-    inputs = [
-        Tensor(rand(seed, n, c, h, w), requires_grad=True),
-        Tensor(rand(seed + 1, oc, c, *kernel), requires_grad=True),
-    ]
-    if with_bias:
-        inputs.append(Tensor(rand(seed + 2, oc), requires_grad=True))
+    inputs = conv_inputs(seed, (n, c, h, w), (oc, c, *kernel), oc if with_bias else 0)
 
     def fn(x, wt, b=None):
         return conv2d(x, wt, b, stride, padding, dilation)
@@ -502,12 +503,7 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(win, n, c, oc, seed):
 @given(transposed_window(), st.integers(1, 2), st.integers(1, 2), st.booleans(), st.integers(0, 2**31))
 def test_conv_transpose2d_gradcheck(win, c, oc, with_bias, seed):
     kernel, stride, padding, op, dilation, (h, w) = win
-    inputs = [
-        Tensor(rand(seed, 2, c, h, w), requires_grad=True),
-        Tensor(rand(seed + 1, c, oc, *kernel), requires_grad=True),
-    ]
-    if with_bias:
-        inputs.append(Tensor(rand(seed + 2, oc), requires_grad=True))
+    inputs = conv_inputs(seed, (2, c, h, w), (c, oc, *kernel), oc if with_bias else 0)
 
     def fn(x, wt, b=None):
         return F.conv_transpose2d(x, wt, b, stride, padding, op, 1, dilation)

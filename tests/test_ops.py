@@ -170,14 +170,18 @@ reduction(
 )
 
 
-@op("var", R.Sum, R.Mean)
-def _(draw):
+def _moment_args(draw):
+    """(shape, axis, keepdims, ddof, n) for var and std: ddof < n, the number of values reduced."""
     shape = draw(nonscalar_shapes)
     axis = draw(axis_for(shape))
     keep, ddof = draw(st.booleans()), draw(st.integers(0, 1))
     n = int(np.prod([shape[a] for a in (range(len(shape)) if axis is None else np.atleast_1d(axis))]))
-    if n <= ddof:
-        ddof = 0
+    return shape, axis, keep, (0 if n <= ddof else ddof), n
+
+
+@op("var", R.Sum, R.Mean)
+def _(draw):
+    shape, axis, keep, ddof, _ = _moment_args(draw)
     x = values(draw(seeds), shape)
     return (lambda t: t.var(axis, keep, ddof)), (lambda a: np.var(a, axis, keepdims=keep, ddof=ddof)), [x]
 
@@ -268,7 +272,8 @@ def _(draw):
     small, big = draw(broadcast_pair())
     target = np.broadcast_shapes(small, big)
     lead = len(target) - len(small)
-    sizes = tuple(-1 if i >= lead and small[i - lead] == n and draw(st.booleans()) else n for i, n in enumerate(target))
+    keep = [i >= lead and small[i - lead] == n and draw(st.booleans()) for i, n in enumerate(target)]
+    sizes = tuple(-1 if k else n for k, n in zip(keep, target))  # -1: keep that size
     reps = tuple(draw(st.integers(1, 3)) for _ in range(len(small) + draw(st.integers(0, 1))))
     return (
         lambda t: t.expand(*sizes).sum() * t.repeat(*reps).sum() + t.repeat(reps),
@@ -309,8 +314,10 @@ def _(draw):
         )
 
     return (
-        lambda t: tg.cat([c * (i + 1) for i, c in enumerate(t.chunk(k, dim))], dim=dim)
-        + tg.cat([c * (i + 2) for i, c in enumerate(t.split(sizes, dim=dim))], dim),
+        lambda t: (
+            tg.cat([c * (i + 1) for i, c in enumerate(t.chunk(k, dim))], dim=dim)
+            + tg.cat([c * (i + 2) for i, c in enumerate(t.split(sizes, dim=dim))], dim)
+        ),
         ref,
         [values(draw(seeds), shape)],
     )
@@ -381,12 +388,7 @@ def _(draw):
 
 @op("std", R.VectorNorm, R.Mean)
 def _(draw):
-    shape = draw(nonscalar_shapes)
-    axis = draw(axis_for(shape))
-    keep, ddof = draw(st.booleans()), draw(st.integers(0, 1))
-    n = int(np.prod([shape[a] for a in (range(len(shape)) if axis is None else np.atleast_1d(axis))]))
-    if n <= ddof:
-        ddof = 0
+    shape, axis, keep, ddof, n = _moment_args(draw)
     if n == 1:  # a single value has deviation 0: the gradient of the std is 0 there (checked elsewhere)
         shape, axis = shape + (2,), None
     x = values(draw(seeds), shape)

@@ -66,21 +66,24 @@ def also_accepts(**aliases: str | tuple[str, Callable]) -> Callable:
         position = {n: names.index(n) for n, _ in rename.values()}  # where each may come positionally
         who = fn.__qualname__.removesuffix(".__init__")
 
+        def respell(args: tuple, kwargs: dict) -> None:
+            used: dict = {}
+            for alias, (name, convert) in rename.items():
+                if alias not in kwargs:
+                    continue
+                if name in kwargs or len(args) > position[name]:
+                    raise TypeError(
+                        f"{who}() got {used.get(name, name)}= and {alias}=, two spellings of the same "
+                        "argument; pass only one of them"
+                    )
+                value = kwargs.pop(alias)
+                kwargs[name] = value if convert is None else convert(value)
+                used[name] = alias
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if kwargs:
-                used: dict = {}
-                for torch_name, (numpy_name, convert) in rename.items():
-                    if torch_name not in kwargs:
-                        continue
-                    if numpy_name in kwargs or len(args) > position[numpy_name]:
-                        raise TypeError(
-                            f"{who}() got {used.get(numpy_name, numpy_name)}= and {torch_name}=, two "
-                            "spellings of the same argument; pass only one of them"
-                        )
-                    value = kwargs.pop(torch_name)
-                    kwargs[numpy_name] = value if convert is None else convert(value)
-                    used[numpy_name] = torch_name
+            if kwargs and not rename.keys().isdisjoint(kwargs):  # (the common call pays one check)
+                respell(args, kwargs)
             return fn(*args, **kwargs)
 
         params = list(sig.parameters.values())

@@ -20,7 +20,8 @@ from .summary import ModelSummary, summary
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
-    "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
+    "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten",
     "Dropout", "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",

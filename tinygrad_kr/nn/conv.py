@@ -191,7 +191,41 @@ def _channels(in_channels: Any, out_channels: Any, who: str) -> tuple[int, int]:
     return int(in_channels), int(out_channels)
 
 
-class Conv2d(Module):
+class _ConvLayer(Module):
+    """What Conv2d and ConvTranspose2d share: checked arguments, the weight (channels in the
+    given order, then the kernel) and bias, PyTorch's initialization and repr."""
+
+    def __init__(
+        self, who, in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype
+    ):
+        super().__init__()
+        dtype = factory_dtype(device, dtype, who)
+        self.in_channels, self.out_channels = _channels(in_channels, out_channels, who)
+        self._g = make_geometry(kernel_size, stride, padding, dilation, who)
+        self.kernel_size, self.stride, self.padding, self.dilation = self._g
+        self.weight = Parameter(np.empty(self._weight_channels() + self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def _weight_channels(self) -> tuple[int, int]:
+        return self.out_channels, self.in_channels
+
+    def reset_parameters(self) -> None:
+        """Re-draw the weights from PyTorch's default distribution (project generator):
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = weight.shape[1] * KH * KW, for both."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1])
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return _conv_repr(self)
+
+
+class Conv2d(_ConvLayer):
     """2-D convolution layer, like torch.nn.Conv2d (groups=1, zero padding).
 
     x: (N, in_channels, H, W) -> (N, out_channels, OH, OW). weight: (out_channels,
@@ -213,32 +247,12 @@ class Conv2d(Module):
         device: Any = None,
         dtype: Any = None,
     ):
-        super().__init__()
-        dtype = factory_dtype(device, dtype, "Conv2d")
-        self.in_channels, self.out_channels = _channels(in_channels, out_channels, "Conv2d")
-        self._g = make_geometry(kernel_size, stride, padding, dilation, "Conv2d")
-        self.kernel_size, self.stride, self.padding, self.dilation = self._g
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Re-draw the weights from PyTorch's default distribution (project generator)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
-            init.uniform_(self.bias, -bound, bound)
+        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype)
+        super().__init__("Conv2d", *args)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""
         return conv2d_checked(x, self.weight, self.bias, self._g, self._label())
-
-    def extra_repr(self) -> str:
-        return _conv_repr(self)
 
 
 def _conv_repr(m: Module, **optional: Any) -> str:
@@ -318,7 +332,7 @@ def conv_transpose2d(
     return conv_transpose2d_checked(x, weight, bias, g, op, "conv_transpose2d")
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvLayer):
     """2-D transposed convolution layer, like torch.nn.ConvTranspose2d (groups=1, zeros padding).
 
     x: (N, in_channels, H, W) -> (N, out_channels, OH, OW) (size formula in `conv_transpose2d`).
@@ -342,29 +356,15 @@ class ConvTranspose2d(Module):
         device: Any = None,
         dtype: Any = None,
     ):
-        super().__init__()
-        dtype = factory_dtype(device, dtype, "ConvTranspose2d")
         _check_groups(groups, "ConvTranspose2d")
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        self.in_channels, self.out_channels = _channels(in_channels, out_channels, "ConvTranspose2d")
-        self._g = make_geometry(kernel_size, stride, padding, dilation, "ConvTranspose2d")
-        self.kernel_size, self.stride, self.padding, self.dilation = self._g
+        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype)
+        super().__init__("ConvTranspose2d", *args)
         self.output_padding = _output_padding(output_padding, self._g, "ConvTranspose2d")
-        shape = (self.in_channels, self.out_channels) + self.kernel_size
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Re-draw the weights from PyTorch's default distribution (project generator)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.out_channels * self.kernel_size[0] * self.kernel_size[1])
-            init.uniform_(self.bias, -bound, bound)
+    def _weight_channels(self) -> tuple[int, int]:
+        return self.in_channels, self.out_channels
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""

@@ -81,9 +81,9 @@ def batch_norm_checked(
                 f"{who}: expected more than 1 value per channel when training, got input shape {x.shape}"
             )
         axes = (0,) + tuple(range(2, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
+        mean = x.mean(axes, True)  # (positional: the cheapest call)
         d = x - mean
-        var = (d * d).mean(axis=axes, keepdims=True)
+        var = (d * d).mean(axes, True)
         with no_grad():
             for buf, stat in ((running_mean, mean.data), (running_var, var.data * (n / (n - 1)))):
                 if buf is not None:
