@@ -563,6 +563,18 @@ def test_conv_transpose2d_errors():
         nn.ConvTranspose2d(1, 1, 1, device="cuda")
 
 
+def test_conv2d_takes_pytorchs_argument_order():
+    # torch.nn.Conv2d(in, out, k, stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+    layer = nn.Conv2d(2, 4, 3, 1, 1, 1, 1, False, "zeros", "cpu", np.float64)
+    assert layer.bias is None and layer.weight.dtype == np.float64 and layer.padding == (1, 1)
+    with pytest.raises(ValueError, match="Conv2d: groups=2 is not supported, only groups=1"):
+        nn.Conv2d(2, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="Conv2d: only padding_mode='zeros' is supported, got 'circular'"):
+        nn.Conv2d(2, 4, 3, padding_mode="circular")
+    with pytest.raises(ValueError, match="conv2d: groups=2 is not supported"):
+        F.conv2d(tg.zeros(1, 2, 3, 3), tg.zeros(2, 1, 1, 1), groups=2)
+
+
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
 def test_conv_transpose2d_matches_torch(dtype, tol):
     torch = pytest.importorskip("torch")

@@ -482,6 +482,7 @@ def test_matmul_randint_allclose(torch):
         torch.tensor(x), torch.tensor(x[:1]), atol=10
     )
     assert tg.allclose(Tensor([1.0, float("nan")]), [1.0, float("nan")], equal_nan=True)
+    assert tg.allclose([1.0, 2.0], Tensor([1, 2])) and tg.allclose(np.ones(2), np.ones(2))  # not both tensors
     with pytest.raises(TypeError, match="allclose: the tensors have different dtypes, float64 and float32"):
         tg.allclose(Tensor(x), Tensor(x.astype(np.float32)))
 

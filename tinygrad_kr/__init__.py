@@ -23,6 +23,9 @@ from .random import get_generator, manual_seed
 from .serialize import CheckpointError, load, save
 from .dtypes import bool_ as bool  # noqa: F401  (PyTorch's name; left out of __all__, see below)
 from .dtypes import float16, float32, float64, int32, int64
+# tg.tensor (the function, as torch.tensor) takes the attribute name of the submodule
+# tinygrad_kr.tensor: `from tinygrad_kr.tensor import Tensor` still works, while `import
+# tinygrad_kr.tensor as m` now gives the function (PyTorch avoids this by naming its module _tensor)
 from .tensor import (
     allclose,
     arange,

@@ -1361,15 +1361,13 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
     """True when |a - b| <= atol + rtol * |b| everywhere (shapes broadcast), as torch.allclose.
     Two tensors of different dtypes are an error, as in PyTorch; a number, list or array
     compared with a tensor takes its float dtype."""
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, a)
-    elif a.data.dtype != b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
         raise TypeError(
             f"allclose: the tensors have different dtypes, {a.dtype} and {b.dtype}; convert one with "
             ".to(dtype)"
         )
+    a = as_tensor(a, b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, a)
     try:
         return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
     except ValueError as e:

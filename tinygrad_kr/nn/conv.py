@@ -98,13 +98,15 @@ def conv2d(
     stride: IntOrPair = 1,
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
+    groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation, like torch.nn.functional.conv2d (groups=1).
+    """2-D cross-correlation, like torch.nn.functional.conv2d (groups=1 only).
 
     x: (N, C, H, W), weight: (OC, C, KH, KW), bias: (OC,) or None. stride, padding (zeros,
     both sides) and dilation: int or (height, width) pair. Output (N, OC, OH, OW) with
     OH = floor((H + 2*ph - dh*(KH - 1) - 1) / sh) + 1 (OW likewise).
     """
+    _check_groups(groups, "conv2d")
     weight = check_input(weight, "conv2d", "weight")
     g = make_geometry(weight.shape[2:], stride, padding, dilation, "conv2d")
     bias = _bias(bias, weight, weight.shape[0], "conv2d")
@@ -196,8 +198,23 @@ class _ConvLayer(Module):
     given order, then the kernel) and bias, PyTorch's initialization and repr."""
 
     def __init__(
-        self, who, in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype
+        self,
+        who,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        device,
+        dtype,
     ):
+        _check_groups(groups, who)
+        if padding_mode != "zeros":
+            raise ValueError(f"{who}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         super().__init__()
         dtype = factory_dtype(device, dtype, who)
         self.in_channels, self.out_channels = _channels(in_channels, out_channels, who)
@@ -226,7 +243,7 @@ class _ConvLayer(Module):
 
 
 class Conv2d(_ConvLayer):
-    """2-D convolution layer, like torch.nn.Conv2d (groups=1, zero padding).
+    """2-D convolution layer, like torch.nn.Conv2d (groups=1 and padding_mode='zeros' only).
 
     x: (N, in_channels, H, W) -> (N, out_channels, OH, OW). weight: (out_channels,
     in_channels, KH, KW), bias: (out_channels,). Initialized like PyTorch: weight ~
@@ -243,12 +260,14 @@ class Conv2d(_ConvLayer):
         stride: IntOrPair = 1,
         padding: IntOrPair = 0,
         dilation: IntOrPair = 1,
+        groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         device: Any = None,
         dtype: Any = None,
     ):
-        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype)
-        super().__init__("Conv2d", *args)
+        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode)
+        super().__init__("Conv2d", *args, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""
@@ -333,7 +352,8 @@ def conv_transpose2d(
 
 
 class ConvTranspose2d(_ConvLayer):
-    """2-D transposed convolution layer, like torch.nn.ConvTranspose2d (groups=1, zeros padding).
+    """2-D transposed convolution layer, like torch.nn.ConvTranspose2d (groups=1 and
+    padding_mode='zeros' only).
 
     x: (N, in_channels, H, W) -> (N, out_channels, OH, OW) (size formula in `conv_transpose2d`).
     weight: (in_channels, out_channels, KH, KW), bias: (out_channels,). Initialized like
@@ -356,11 +376,8 @@ class ConvTranspose2d(_ConvLayer):
         device: Any = None,
         dtype: Any = None,
     ):
-        _check_groups(groups, "ConvTranspose2d")
-        if padding_mode != "zeros":
-            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, bias, device, dtype)
-        super().__init__("ConvTranspose2d", *args)
+        args = (in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode)
+        super().__init__("ConvTranspose2d", *args, device, dtype)
         self.output_padding = _output_padding(output_padding, self._g, "ConvTranspose2d")
 
     def _weight_channels(self) -> tuple[int, int]:
