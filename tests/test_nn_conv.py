@@ -1,5 +1,5 @@
-"""Convolution: nn.conv2d / nn.Conv2d and the im2col / col2im pair (op nodes Conv2d, Im2col,
-Col2im in tinygrad_kr/ops/conv.py).
+"""Convolution: nn.conv2d / nn.Conv2d, the im2col / col2im pair and the transposed convolution
+(op nodes Conv2d, Im2col, Col2im, ConvTranspose2d in tinygrad_kr/ops/conv.py).
 
 Forward values are checked against a direct nested-loop convolution, gradients against
 central differences (float64, hypothesis over shapes and stride/padding/dilation), im2col's
@@ -10,6 +10,7 @@ counts), plus second order, dtypes, error messages, and torch when it is install
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -19,8 +20,8 @@ from hypothesis import strategies as st
 import nn
 import tinygrad_kr as tg
 from nn import functional as F
-from nn.conv import col2im, conv2d, im2col
 from tinygrad_kr import Tensor
+from tinygrad_kr.nn.conv import col2im, conv2d, im2col
 
 # ---- references and strategies --------------------------------------------------------------
 
@@ -85,6 +86,12 @@ def rand(seed, *shape):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+def conv_inputs(seed, x_shape, w_shape, n_bias):
+    """Random float64 x, weight and (n_bias > 0) bias that require grad, for gradchecks."""
+    shapes = [x_shape, w_shape] + ([(n_bias,)] if n_bias else [])
+    return [Tensor(rand(seed + i, *shape), requires_grad=True) for i, shape in enumerate(shapes)]
+
+
 # ---- forward ---------------------------------------------------------------------------------
 
 
@@ -134,12 +141,7 @@ def test_conv2d_layer_batch_one_and_non_square_kernel():
 )
 def test_conv2d_gradcheck(win, n, c, oc, with_bias, seed):
     kernel, stride, padding, dilation, (h, w) = win
-    inputs = [
-        Tensor(rand(seed, n, c, h, w), requires_grad=True),
-        Tensor(rand(seed + 1, oc, c, *kernel), requires_grad=True),
-    ]
-    if with_bias:
-        inputs.append(Tensor(rand(seed + 2, oc), requires_grad=True))
+    inputs = conv_inputs(seed, (n, c, h, w), (oc, c, *kernel), oc if with_bias else 0)
 
     def fn(x, wt, b=None):
         return conv2d(x, wt, b, stride, padding, dilation)
@@ -421,6 +423,185 @@ def test_conv_and_maxpool_match_torch(dtype, tol):
     ty.backward(torch.tensor(up))
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
     for ours, theirs in ((xt, tx), (conv.weight, tw), (conv.bias, tb)):
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=tol, atol=tol * 10)
+
+
+# ---- transposed convolution (op node ConvTranspose2d) ------------------------------------------
+
+
+def conv_transpose_loops(x, w, b, stride, padding, output_padding, dilation):
+    """The definition: each input pixel adds w, scaled by its value, into a window of the output."""
+    n_, c_, h, wd = x.shape
+    _, oc_, kh, kw = w.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    y = np.zeros((n_, oc_, oh, ow)) + (0.0 if b is None else b[None, :, None, None])
+    for n in range(n_):
+        for c in range(c_):
+            for r in range(h):
+                for q in range(wd):
+                    for i in range(kh):
+                        for j in range(kw):
+                            row, col = r * sh + i * dh - ph, q * sw + j * dw - pw
+                            if 0 <= row < oh and 0 <= col < ow:
+                                y[n, :, row, col] += x[n, c, r, q] * w[c, :, i, j]
+    return y
+
+
+@st.composite
+def transposed_window(draw):
+    """(kernel, stride, padding, output_padding, dilation, (H, W)) with an output of >= 1 pixel;
+    output_padding may reach the dilation when that is larger than the stride."""
+    parts = []
+    for _ in range(2):
+        k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        op, p, h = draw(st.integers(0, max(s, d) - 1)), draw(st.integers(0, 2)), draw(st.integers(1, 3))
+        if (h - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1:
+            p = 0
+        parts.append((k, s, p, op, d, h))
+    return tuple(zip(*parts))
+
+
+@given(
+    transposed_window(),
+    st.integers(1, 2),
+    st.integers(1, 2),
+    st.integers(1, 3),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_conv_transpose2d_matches_its_definition(win, n, c, oc, with_bias, seed):
+    kernel, stride, padding, op, dilation, (h, w) = win
+    x, wt, b = rand(seed, n, c, h, w), rand(seed + 1, c, oc, *kernel), rand(seed + 2, oc)
+    y = F.conv_transpose2d(
+        Tensor(x), Tensor(wt), Tensor(b) if with_bias else None, stride, padding, op, 1, dilation
+    )
+    ref = conv_transpose_loops(x, wt, b if with_bias else None, stride, padding, op, dilation)
+    np.testing.assert_allclose(y.data, ref, rtol=1e-12, atol=1e-12)
+
+
+@given(window(), st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2**31))
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(win, n, c, oc, seed):
+    """<conv2d(y, w), x> == <y, conv_transpose2d(x, w)>, output_padding filling the rows that
+    the floor in conv2d's output size dropped."""
+    kernel, stride, padding, dilation, (h, w) = win
+    y = rand(seed, n, c, h, w)
+    wt = rand(seed + 1, oc, c, *kernel)
+    x = conv2d(Tensor(y), Tensor(wt), None, stride, padding, dilation)
+    u = rand(seed + 2, *x.shape)
+    back = [
+        (h + 2 * p - d * (k - 1) - 1) % s for h, k, s, p, d in zip((h, w), kernel, stride, padding, dilation)
+    ]
+    if any(o >= max(s, d) for o, s, d in zip(back, stride, dilation)):
+        return  # PyTorch's output_padding cannot restore that size either
+    yt = F.conv_transpose2d(Tensor(u), Tensor(wt), None, stride, padding, back, 1, dilation)
+    assert yt.shape == y.shape
+    np.testing.assert_allclose((x.data * u).sum(), (y * yt.data).sum(), rtol=1e-10)
+
+
+@given(transposed_window(), st.integers(1, 2), st.integers(1, 2), st.booleans(), st.integers(0, 2**31))
+def test_conv_transpose2d_gradcheck(win, c, oc, with_bias, seed):
+    kernel, stride, padding, op, dilation, (h, w) = win
+    inputs = conv_inputs(seed, (2, c, h, w), (c, oc, *kernel), oc if with_bias else 0)
+
+    def fn(x, wt, b=None):
+        return F.conv_transpose2d(x, wt, b, stride, padding, op, 1, dilation)
+
+    assert tg.gradcheck(fn, inputs)
+
+
+def test_conv_transpose2d_second_order_gradcheck():
+    """Also where output_padding >= stride (stride 1, dilation 2): the extra windows of the
+    gradient's im2col are cut off, and the cut is differentiable too."""
+    for stride, op, dilation in (((2, 1), (1, 0), (1, 2)), ((1, 1), (1, 1), (2, 2))):
+        x = Tensor(rand(0, 1, 2, 3, 2), requires_grad=True)
+        w = Tensor(rand(1, 2, 2, 2, 3), requires_grad=True)
+        b = Tensor(rand(2, 2), requires_grad=True)
+
+        def fn(x_, w_, b_, stride=stride, op=op, dilation=dilation):
+            y = F.conv_transpose2d(x_, w_, b_, stride, 1, op, 1, dilation)
+            gx, gw = tg.grad((y * y).sum(), [x_, w_], create_graph=True)
+            return (gx * gx).sum() + (gw * Tensor(rand(5, *w_.shape))).sum()
+
+        assert tg.gradcheck(fn, [x, w, b])
+
+
+def test_conv_transpose2d_layer():
+    tg.manual_seed(0)
+    layer = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1, dtype=np.float64)
+    assert layer.weight.shape == (3, 4, 3, 3) and layer.bias.shape == (4,)
+    bound = 1 / math.sqrt(4 * 9)  # PyTorch's fan_in: the weight's second axis times the kernel
+    assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
+    assert np.abs(layer.weight.data).max() > 0.8 * bound
+    x = rand(3, 2, 3, 5, 4)
+    y = layer(Tensor(x))
+    assert y.shape == (2, 4, 10, 8)  # stride 2 with output_padding 1 doubles the size exactly
+    ref = conv_transpose_loops(x, layer.weight.data, layer.bias.data, (2, 2), (1, 1), (1, 1), (1, 1))
+    np.testing.assert_allclose(y.data, ref, rtol=1e-12, atol=1e-12)
+    assert (
+        repr(layer)
+        == "ConvTranspose2d(3, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))"
+    )
+    assert nn.ConvTranspose2d(1, 1, 2, bias=False, device="cpu").bias is None
+
+
+def test_conv_transpose2d_errors():
+    with pytest.raises(ValueError, match="groups=2 is not supported, only groups=1"):
+        nn.ConvTranspose2d(2, 2, 3, groups=2)
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller than the stride \(2, 2\)"):
+        nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="only padding_mode='zeros'"):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"deconv \(ConvTranspose2d\): expected input \(N, 2, H, W\)"):
+        nn.Sequential(OrderedDict(deconv=nn.ConvTranspose2d(2, 3, 3)))(tg.zeros(1, 3, 4, 4))
+    with pytest.raises(ValueError, match="the output would be -1x-1"):
+        F.conv_transpose2d(tg.zeros(1, 1, 1, 1), tg.zeros(1, 1, 1, 1), padding=1)
+    with pytest.raises(ValueError, match=r"bias must have shape \(3,\)"):
+        F.conv_transpose2d(tg.zeros(1, 2, 2, 2), tg.zeros(2, 3, 1, 1), tg.zeros(2))
+    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+        nn.ConvTranspose2d(1, 1, 1, device="cuda")
+
+
+def test_conv2d_takes_pytorchs_argument_order():
+    # torch.nn.Conv2d(in, out, k, stride, padding, dilation, groups, bias, padding_mode, device, dtype)
+    layer = nn.Conv2d(2, 4, 3, 1, 1, 1, 1, False, "zeros", "cpu", np.float64)
+    assert layer.bias is None and layer.weight.dtype == np.float64 and layer.padding == (1, 1)
+    with pytest.raises(ValueError, match="Conv2d: groups=2 is not supported, only groups=1"):
+        nn.Conv2d(2, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="Conv2d: only padding_mode='zeros' is supported, got 'circular'"):
+        nn.Conv2d(2, 4, 3, padding_mode="circular")
+    with pytest.raises(ValueError, match="conv2d: groups=2 is not supported"):
+        F.conv2d(tg.zeros(1, 2, 3, 3), tg.zeros(2, 1, 1, 1), groups=2)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+def test_conv_transpose2d_matches_torch(dtype, tol):
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    layer = nn.ConvTranspose2d(
+        3, 2, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 1), dilation=(1, 2), dtype=dtype
+    )
+    ref = torch.nn.ConvTranspose2d(
+        3,
+        2,
+        (3, 2),
+        stride=(2, 1),
+        padding=(1, 0),
+        output_padding=(1, 1),
+        dilation=(1, 2),
+        dtype=getattr(torch, np.dtype(dtype).name),
+    )
+    ref.load_state_dict({k: torch.tensor(v) for k, v in layer.state_dict().items()}, strict=True)
+    x = rand(1, 2, 3, 5, 4).astype(dtype)
+    xt, tx = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = layer(xt), ref(tx)
+    assert y.shape == tuple(ty.shape) and y.dtype == dtype
+    up = rand(2, *y.shape).astype(dtype)
+    y.backward(up)
+    ty.backward(torch.tensor(up))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
+    for ours, theirs in ((xt, tx), (layer.weight, ref.weight), (layer.bias, ref.bias)):
         np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=tol, atol=tol * 10)
 
 

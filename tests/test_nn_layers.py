@@ -162,8 +162,9 @@ def test_flatten(shape, data):
 
 def test_flatten_default_and_errors():
     assert nn.Flatten()(tg.zeros(2, 3, 4, 5)).shape == (2, 60)
-    with pytest.raises(ValueError, match=r"Flatten: start_axis=1, end_axis=-1 are not a valid axis range"):
-        nn.Flatten()(tg.zeros(3))
+    with pytest.raises(ValueError, match=r"flatten: start_dim=1, end_dim=-1 are not a valid dim range") as e:
+        nn.Sequential(nn.Flatten())(tg.zeros(3))
+    assert "in 0 (Flatten)" in str(e.value) + str(getattr(e.value, "__notes__", ""))  # names the layer
 
 
 # ---- Dropout ---------------------------------------------------------------------------------

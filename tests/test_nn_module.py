@@ -269,7 +269,7 @@ def test_repr_is_a_nested_tree_like_pytorch():
         "  (2): Dropout(p=0.2)\n"
         "  (3): Sequential(\n"
         "    (0): Linear(in_features=100, out_features=10, bias=False)\n"
-        "    (1): LogSoftmax(axis=1)\n"
+        "    (1): LogSoftmax(dim=1)\n"  # PyTorch's repr
         "  )\n"
         ")"
     )

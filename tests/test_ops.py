@@ -170,14 +170,18 @@ reduction(
 )
 
 
-@op("var", R.Sum, R.Mean)
-def _(draw):
+def _moment_args(draw):
+    """(shape, axis, keepdims, ddof, n) for var and std: ddof < n, the number of values reduced."""
     shape = draw(nonscalar_shapes)
     axis = draw(axis_for(shape))
     keep, ddof = draw(st.booleans()), draw(st.integers(0, 1))
     n = int(np.prod([shape[a] for a in (range(len(shape)) if axis is None else np.atleast_1d(axis))]))
-    if n <= ddof:
-        ddof = 0
+    return shape, axis, keep, (0 if n <= ddof else ddof), n
+
+
+@op("var", R.Sum, R.Mean)
+def _(draw):
+    shape, axis, keep, ddof, _ = _moment_args(draw)
     x = values(draw(seeds), shape)
     return (lambda t: t.var(axis, keep, ddof)), (lambda a: np.var(a, axis, keepdims=keep, ddof=ddof)), [x]
 
@@ -218,7 +222,181 @@ def _(draw):
     perm = draw(st.permutations(range(len(shape)))) if shape else []
     axes = tuple(perm) if draw(st.booleans()) else ()
     x = values(draw(seeds), shape)
-    return (lambda t: t.transpose(*axes)), (lambda a: a.transpose(*axes) if axes else a.T), [x]
+    return (lambda t: t.transpose(axes)), (lambda a: a.transpose(*axes) if axes else a.T), [x]
+
+
+@op("transpose_two_dims_permute_t", S.Transpose)
+def _(draw):
+    shape = draw(nonscalar_shapes)
+    d0, d1 = (draw(st.integers(-len(shape), len(shape) - 1)) for _ in range(2))
+    perm = tuple(draw(st.permutations(range(len(shape)))))
+    return (
+        lambda t: t.transpose(d0, d1).sum() + t.permute(*perm) * 2.0 + t.reshape(-1)[:1].t(),
+        lambda a: np.swapaxes(a, d0, d1).sum() + a.transpose(perm) * 2.0 + a.reshape(-1)[:1],
+        [values(draw(seeds), shape)],
+    )
+
+
+@op("view_unsqueeze_flatten_squeeze", S.Reshape)
+def _(draw):
+    shape = draw(nonscalar_shapes)
+    nd = len(shape)
+    start = draw(st.integers(-nd, nd - 1))
+    end = draw(st.integers(start % nd, nd - 1))
+    dim = draw(st.integers(-nd, nd - 1))  # squeeze(dim) of an axis whose size is not 1 keeps it
+
+    def ref(a):
+        flat = a.reshape(shape[: start % nd] + (-1,) + shape[end + 1 :])
+        kept = np.squeeze(a, dim) if shape[dim] == 1 else a
+        return flat.sum() + kept * np.expand_dims(a.reshape(-1), 0).sum()
+
+    return (
+        lambda t: t.flatten(start, end).sum() + t.squeeze(dim=dim) * t.view(-1).unsqueeze(0).sum(),
+        ref,
+        [values(draw(seeds), shape)],
+    )
+
+
+@op("clone_contiguous", S.Clone)
+def _(draw):
+    shape = draw(shapes)
+    return (
+        lambda t: t.clone() * 2.0 + t.T.contiguous().T,
+        lambda a: a * 2.0 + a,
+        [values(draw(seeds), shape)],
+    )
+
+
+@op("expand_repeat", S.BroadcastTo, S.Reshape)
+def _(draw):
+    small, big = draw(broadcast_pair())
+    target = np.broadcast_shapes(small, big)
+    lead = len(target) - len(small)
+    keep = [i >= lead and small[i - lead] == n and draw(st.booleans()) for i, n in enumerate(target)]
+    sizes = tuple(-1 if k else n for k, n in zip(keep, target))  # -1: keep that size
+    reps = tuple(draw(st.integers(1, 3)) for _ in range(len(small) + draw(st.integers(0, 1))))
+    return (
+        lambda t: t.expand(*sizes).sum() * t.repeat(*reps).sum() + t.repeat(reps),
+        lambda a: np.broadcast_to(a, target).sum() * np.tile(a, reps).sum() + np.tile(a, reps),
+        [values(draw(seeds), small)],
+    )
+
+
+def _np_sum_to(a, shape):
+    lead = a.ndim - len(shape)
+    a = a.sum(axis=tuple(range(lead)))
+    return a.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True).reshape(shape)
+
+
+@op("sum_to_size", R.Sum)
+def _(draw):
+    small, big = draw(broadcast_pair())
+    big = np.broadcast_shapes(small, big)
+    return (lambda t: t.sum_to_size(small)), (lambda a: _np_sum_to(a, small)), [values(draw(seeds), big)]
+
+
+@op("chunk_split", S.GetItem, S.Concatenate)
+def _(draw):
+    shape = draw(nonscalar_shapes)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[dim]
+    k = draw(st.integers(1, n + 1))
+    sizes = draw(st.lists(st.integers(0, n), min_size=1, max_size=3).filter(lambda v: sum(v) <= n))
+    sizes = sizes + [n - sum(sizes)]
+    size = -(-n // k)
+    bounds = list(range(size, n, size))
+
+    def ref(a):
+        chunks = np.split(a, bounds, axis=dim)
+        pieces = np.split(a, np.cumsum(sizes)[:-1], axis=dim)
+        return np.concatenate([c * (i + 1) for i, c in enumerate(chunks)], dim) + np.concatenate(
+            [c * (i + 2) for i, c in enumerate(pieces)], dim
+        )
+
+    return (
+        lambda t: (
+            tg.cat([c * (i + 1) for i, c in enumerate(t.chunk(k, dim))], dim=dim)
+            + tg.cat([c * (i + 2) for i, c in enumerate(t.split(sizes, dim=dim))], dim)
+        ),
+        ref,
+        [values(draw(seeds), shape)],
+    )
+
+
+@op("masked_fill", E.Where)
+def _(draw):
+    small, big = draw(broadcast_pair())
+    big = np.broadcast_shapes(small, big)
+    seed = draw(seeds)
+    mask = np.random.default_rng(seed).random(small) > 0.5
+    return (
+        lambda a, v: a.masked_fill(tg.Tensor(mask), v) * a,
+        lambda a, v: np.where(mask, v, a) * a,
+        [values(seed, big), values(seed + 1, ())],
+    )
+
+
+@op("clamp", E.Clip)
+def _(draw):
+    lo, hi = draw(st.sampled_from([(-0.55, 0.65), (None, 0.65), (-0.55, None)]))
+    x = values(draw(seeds), draw(shapes))
+    return (lambda t: t.clamp(min=lo, max=hi)), (lambda a: np.clip(a, lo, hi)), [x]
+
+
+@op("inplace_activations", E.ReLU, E.LeakyReLU, E.ELU, E.Clip, E.Where)
+def _(draw):
+    shape = draw(shapes)
+    mask = np.random.default_rng(draw(seeds)).random(shape) > 0.5
+
+    def fn(a):
+        y = a * 1.0
+        y.relu_()
+        z = a * 1.0
+        z.leaky_relu_(0.1).elu_(0.5).clamp_(-0.3, 0.8).masked_fill_(tg.Tensor(mask), 0.25)
+        return y * z
+
+    def ref(a):
+        z = np.where(a > 0, a, 0.1 * a)
+        z = np.clip(np.where(z > 0, z, 0.5 * (np.exp(z) - 1)), -0.3, 0.8)
+        return np.maximum(a, 0) * np.where(mask, 0.25, z)
+
+    return fn, ref, [values(draw(seeds), shape, "nonzero")]
+
+
+def _np_norm(a, p, axis, keep):
+    axis = tuple(range(a.ndim)) if axis is None else axis
+    x = np.abs(a)
+    if p == np.inf:
+        return x.max(axis=axis, keepdims=keep)
+    if p == -np.inf:
+        return x.min(axis=axis, keepdims=keep)
+    if p == 0:
+        return (x != 0).sum(axis=axis, keepdims=keep).astype(a.dtype)
+    return (x**p).sum(axis=axis, keepdims=keep) ** (1 / p)
+
+
+@op("norm", R.VectorNorm)
+def _(draw):
+    shape = draw(shapes)
+    axis = draw(axis_for(shape))
+    keep = draw(st.booleans())
+    p = draw(st.sampled_from([2, "fro", 1, np.inf, -np.inf, 0, 3, 0.5]))
+    x = values(draw(seeds), shape, "distinct" if p in (np.inf, -np.inf) else "nonzero")
+    q = 2 if p == "fro" else p
+    return (lambda t: t.norm(p, dim=axis, keepdim=keep)), (lambda a: _np_norm(a, q, axis, keep)), [x]
+
+
+@op("std", R.VectorNorm, R.Mean)
+def _(draw):
+    shape, axis, keep, ddof, n = _moment_args(draw)
+    if n == 1:  # a single value has deviation 0: the gradient of the std is 0 there (checked elsewhere)
+        shape, axis = shape + (2,), None
+    x = values(draw(seeds), shape)
+    return (
+        lambda t: t.std(dim=axis, keepdim=keep, correction=ddof),
+        lambda a: np.std(a, axis, keepdims=keep, ddof=ddof),
+        [x],
+    )
 
 
 @op("expand_dims_flatten", S.Reshape)
@@ -412,6 +590,7 @@ COVERED_ELSEWHERE = {
     "GatherAtMax": "tests/test_nn_pool.py",
     "AvgPool2d": "tests/test_nn_pool.py",
     "AvgPool2dTranspose": "tests/test_nn_pool.py",  # avg pool double backward
+    "ConvTranspose2d": "tests/test_nn_conv.py",  # conv_transpose2d gradchecks and double backward
 }
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,16 +22,27 @@ from .gradcheck import GradcheckError, gradcheck, numerical_grad
 from .random import get_generator, manual_seed
 from .serialize import CheckpointError, load, save
 from .threads import blas_threads, set_blas_threads
+from .dtypes import bool_ as bool  # noqa: F401  (PyTorch's name; left out of __all__, see below)
+from .dtypes import float16, float32, float64, int32, int64
+# tg.tensor (the function, as torch.tensor) takes the attribute name of the submodule
+# tinygrad_kr.tensor: `from tinygrad_kr.tensor import Tensor` still works, while `import
+# tinygrad_kr.tensor as m` now gives the function (PyTorch avoids this by naming its module _tensor)
 from .tensor import (
+    allclose,
     arange,
+    cat,
     concatenate,
     eye,
+    from_numpy,
     full,
+    matmul,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
     stack,
+    tensor,
     where,
     zeros,
     zeros_like,
@@ -47,4 +58,6 @@ __all__ = [
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
     "draw_graph", "save_graph", "set_blas_threads", "blas_threads", "callbacks", "data", "datasets", "train",
-]
+    "tensor", "from_numpy", "cat", "matmul", "allclose", "randint",
+    "float16", "float32", "float64", "int32", "int64",
+]  # tg.bool is not here: `from tinygrad_kr import *` must not replace Python's bool

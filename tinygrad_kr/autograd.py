@@ -60,6 +60,10 @@ class Function:
     array_backward = True (optional, a speed-up): backward uses only what numpy arrays and
         Tensors share (+ - * / ** @ .T .mT .sum .reshape .astype), so a backward that is not
         recorded gets and returns plain arrays. The op tests check that both paths agree.
+    PyTorch's style (`@staticmethod forward(ctx, ...)`) is refused when the class is defined,
+        with this style shown: forward gets numpy arrays here, so a PyTorch forward written with
+        tensor methods would half-work. ctx is simply self; save_for_backward, saved_tensors and
+        needs_input_grad keep their names.
 
     A recorded node keeps: `edges` (per input: the node that made it, the leaf Tensor, or None
     when no gradient is wanted), `generation` (larger than that of every node below it: the
@@ -86,6 +90,14 @@ class Function:
     _out_counter: VersionCounter | None = None
     _out_version = 0
     _ran = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        static = [n for n in ("forward", "backward") if isinstance(cls.__dict__.get(n), staticmethod)]
+        if static or "setup_context" in cls.__dict__:
+            raise TypeError(
+                _TORCH_STYLE.format(name=cls.__name__, what=" and ".join(static) or "setup_context")
+            )
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
@@ -288,6 +300,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+_TORCH_STYLE = """{name}: {what} is written in PyTorch's style (@staticmethod with ctx); in
+tinygrad_kr an op is an object, forward gets numpy arrays and ctx is simply self. Write it as:
+
+    class {name}(tg.Function):
+        def forward(self, x):              # numpy arrays in, one numpy array out
+            self.save_for_backward(x)      # (ctx.save_for_backward)
+            return x ** 3
+        def backward(self, gy):            # Tensors in, one gradient per input out
+            (x,) = self.saved_tensors      # (ctx.saved_tensors; also self.needs_input_grad)
+            return gy * 3 * x * x
+
+    y = {name}.apply(x)                    # as in PyTorch"""
 
 
 def _replace(items: tuple, old: Any, new: Any) -> tuple:
@@ -720,4 +746,3 @@ def run_backward(t: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -
         )
     g = root_grad(t, grad, "backward")
     backward_pass([t], [g], AccumulateGrad(create_graph, [g]), retain_graph or create_graph, create_graph)
-

@@ -21,9 +21,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_FLOAT", "category", "check_supported", "promote_types", "result_type", "float_dtype"]
+__all__ = [
+    "DEFAULT_FLOAT",
+    "category",
+    "check_supported",
+    "promote_types",
+    "result_type",
+    "float_dtype",
+    "float16",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "bool_",
+]
 
 DEFAULT_FLOAT = np.dtype(np.float32)
+
+# PyTorch's dtype names, as numpy dtypes (tg.float32, ...; tinygrad_kr exports bool_ as tg.bool:
+# defining `bool` here would hide Python's bool in this module)
+float16, float32, float64 = np.dtype(np.float16), DEFAULT_FLOAT, np.dtype(np.float64)
+int32, int64 = np.dtype(np.int32), np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
 _PY_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: DEFAULT_FLOAT}
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 

@@ -8,7 +8,7 @@
 
 from . import functional, init, optim, utils
 from .activation import ELU, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .conv import Conv2d
+from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -20,7 +20,7 @@ from .summary import ModelSummary, summary
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
-    "Linear", "Conv2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d",
+    "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "ReLUMaxPool2d", "AvgPool2d",
     "RNN", "LSTM", "RNNCell", "LSTMCell", "Embedding",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Identity", "Flatten",
     "Dropout", "BatchNorm1d", "BatchNorm2d",

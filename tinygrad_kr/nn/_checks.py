@@ -7,7 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_kr._args import check_device, dtype_arg
 from tinygrad_kr.tensor import Tensor, as_tensor
+
+
+def factory_dtype(device: Any, dtype: Any, who: str) -> np.dtype:
+    """The parameter dtype of a layer built with PyTorch's device=/dtype= keywords: device must
+    be the CPU (or None), dtype a floating point dtype (None: float32)."""
+    check_device(device, who)
+    dt = np.dtype(np.float32) if dtype is None else dtype_arg(dtype, who)
+    if dt.kind != "f":
+        raise TypeError(f"{who}: dtype must be a floating point dtype (parameters are trained), got {dt}")
+    return dt
 
 
 def float_tensor(x: Any, who: str, what: str = "input") -> Tensor:

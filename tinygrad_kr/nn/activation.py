@@ -1,48 +1,64 @@
-"""Activation layers (and Identity, Flatten): thin modules over the engine's ops."""
+"""Activation layers (and Identity, Flatten): thin modules over the engine's ops.
+
+They take PyTorch's keywords: `inplace=True` (ReLU, LeakyReLU, ELU) changes the input tensor
+itself through the engine's in-place machinery (the version checks still apply), `dim=` of
+Softmax/LogSoftmax is the same as `axis=`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tinygrad_kr.tensor import Tensor
+from tinygrad_kr._args import also_accepts, check_bool
+from tinygrad_kr.errors import add_note
+from tinygrad_kr.tensor import Tensor, as_tensor
 
 from . import functional as F
 from .module import Module
 
 
 class ReLU(Module):
-    """max(x, 0), elementwise; any shape."""
+    """max(x, 0), elementwise; any shape. inplace=True changes x itself and returns it."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = check_bool(inplace, "inplace", "ReLU")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise; any shape."""
+    """x for x > 0, negative_slope * x otherwise; any shape (inplace as ReLU)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = check_bool(inplace, "inplace", "LeakyReLU")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise; any shape."""
+    """x for x > 0, alpha * (exp(x) - 1) otherwise; any shape (inplace as ReLU)."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = alpha
+        self.inplace = check_bool(inplace, "inplace", "ELU")
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):
@@ -60,8 +76,9 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """Softmax along `axis` (default the last)."""
+    """Softmax along `axis` (`dim`, PyTorch's name; default the last axis)."""
 
+    @also_accepts(dim="axis")
     def __init__(self, axis: int = -1):
         super().__init__()
         self.axis = axis
@@ -70,11 +87,11 @@ class Softmax(Module):
         return F.softmax(x, self.axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"
 
 
 class LogSoftmax(Softmax):
-    """log(softmax(x)) along `axis`, computed stably."""
+    """log(softmax(x)) along `axis` (`dim`), computed stably."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.axis)
@@ -91,25 +108,18 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flatten axes start_axis..end_axis into one: (N, C, H, W) -> (N, C*H*W) by default."""
+    """Flatten dims start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
 
-    def __init__(self, start_axis: int = 1, end_axis: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_axis, self.end_axis = start_axis, end_axis
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        nd = x.ndim
-        start = self.start_axis + nd if self.start_axis < 0 else self.start_axis
-        end = self.end_axis + nd if self.end_axis < 0 else self.end_axis
-        if not (0 <= start < max(nd, 1) and 0 <= end < max(nd, 1)) or start > end:
-            raise ValueError(
-                f"{self._label()}: start_axis={self.start_axis}, end_axis={self.end_axis} are "
-                f"not a valid axis range for input shape {x.shape}"
-            )
-        if nd == 0:
-            return x.reshape(1)
-        shape = x.shape
-        return x.reshape(shape[:start] + (-1,) + shape[end + 1:])
+        try:
+            return as_tensor(x).flatten(self.start_dim, self.end_dim)
+        except ValueError as e:
+            add_note(e, f"in {self._label()}")
+            raise
 
     def extra_repr(self) -> str:
-        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,6 +1,6 @@
 """nn.functional: stateless functions over engine ops (PyTorch names and semantics).
 
-    from nn import functional as F
+    from tinygrad_kr.nn import functional as F
     loss = F.cross_entropy(F.linear(x, W, b), labels)
 
 Arguments are checked here, where the user's call enters, so errors name the function and
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_kr._args import also_accepts, check_bool, check_real
 from tinygrad_kr.ops import linear as _lin
 from tinygrad_kr.ops import loss as _loss
 from tinygrad_kr.random import get_generator
@@ -20,14 +21,16 @@ from tinygrad_kr.tensor import Tensor, as_tensor
 
 from ._checks import float_tensor as _float_tensor
 from ._checks import weight_dtype
-from .conv import col2im, conv2d, im2col
+from .conv import col2im, conv2d, conv_transpose2d, im2col
+from .norm import batch_norm
 from .pooling import avg_pool2d, max_pool2d, relu_max_pool2d
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax", "log_softmax",
     "dropout", "one_hot", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "conv2d", "max_pool2d", "relu_max_pool2d", "avg_pool2d", "im2col", "col2im",
+    "conv2d", "conv_transpose2d", "max_pool2d", "relu_max_pool2d", "avg_pool2d", "im2col", "col2im",
+    "batch_norm",
 ]
 
 
@@ -64,19 +67,24 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # ---- activations -----------------------------------------------------------------------------
 
 
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise."""
-    return _float_tensor(x, "relu").relu()
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0), elementwise. inplace=True changes x itself (Tensor.relu_) and returns it."""
+    x = _float_tensor(x, "relu")
+    return x.relu_() if check_bool(inplace, "inplace", "relu") else x.relu()
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, negative_slope * x otherwise."""
-    return _float_tensor(x, "leaky_relu").leaky_relu(negative_slope)
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise (inplace=True: changes x, see `relu`)."""
+    x = _float_tensor(x, "leaky_relu")
+    if check_bool(inplace, "inplace", "leaky_relu"):
+        return x.leaky_relu_(negative_slope)
+    return x.leaky_relu(negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _float_tensor(x, "elu").elu(alpha)
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (inplace=True: changes x, see `relu`)."""
+    x = _float_tensor(x, "elu")
+    return x.elu_(alpha) if check_bool(inplace, "inplace", "elu") else x.elu(alpha)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -88,21 +96,25 @@ def tanh(x: Tensor) -> Tensor:
     return _float_tensor(x, "tanh").tanh()
 
 
+@also_accepts(dim="axis")
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis` (stable)."""
+    """exp(x) / sum(exp(x)) along `axis` (stable); F.softmax(x, dim=1) is the same. The default
+    is the last axis (PyTorch has no default: pass dim)."""
     return _float_tensor(x, "softmax").softmax(axis)
 
 
+@also_accepts(dim="axis")
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis` (stable)."""
+    """x - logsumexp(x) along `axis` (stable); `dim` is the same (see `softmax`)."""
     return _float_tensor(x, "log_softmax").log_softmax(axis)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by 1 / (1 - p).
 
     Identity when not training or p == 0; all zeros when p == 1. The mask comes from the
-    project generator (`tg.manual_seed` makes it reproducible).
+    project generator (`tg.manual_seed` makes it reproducible). inplace=True multiplies x
+    itself by the mask and returns it.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
@@ -111,11 +123,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     dt = x.data.dtype
     if p == 1.0:
-        return x * np.zeros(x.shape, dtype=dt)
-    keep = get_generator().random(x.shape, dtype=np.float32) >= np.float32(p)
-    mask = keep.astype(dt)
-    mask *= dt.type(1.0 / (1.0 - p))
-    return x * mask
+        mask = np.zeros(x.shape, dtype=dt)
+    else:
+        keep = get_generator().random(x.shape, dtype=np.float32) >= np.float32(p)
+        mask = keep.astype(dt)
+        mask *= dt.type(1.0 / (1.0 - p))
+    return x.mul_(mask) if check_bool(inplace, "inplace", "dropout") else x * mask
 
 
 def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
@@ -210,15 +223,27 @@ def _classification_args(input: Any, target: Any, who: str) -> tuple[Tensor, Ten
 
 
 def cross_entropy(
-    input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
 ) -> Tensor:
     """Softmax cross-entropy of logits, as one fused numerically stable node.
 
     input: (N, C, *d) or (C,) logits (float). target: (N, *d) integer class indices in
     [0, C) (ignore_index entries contribute nothing), or probabilities / one-hot floats of
     input's shape. Returns () for reduction 'mean' / 'sum', (N, *d) for 'none'.
+
+    label_smoothing = s in [0, 1], PyTorch's formula: the target becomes (1 - s) * target +
+    s / C. For class indices that is (1 - s) * the loss above + (s / C) * the sum over classes
+    of -log_softmax (ignored entries count for neither; 'mean' divides both by the number of
+    counted targets).
     """
     _check_reduction(reduction, "cross_entropy")
+    smooth = check_real(
+        label_smoothing, "label_smoothing", "cross_entropy", lambda v: 0 <= v <= 1, "a number in [0, 1]"
+    )
     input, target, unbatched = _classification_args(input, target, "cross_entropy")
     if target.data.dtype.kind == "f":
         if target.shape != input.shape:
@@ -229,10 +254,29 @@ def cross_entropy(
             )
         if target.data.dtype != input.data.dtype:
             target = target.astype(input.data.dtype)
+        if smooth:
+            target = target * (1 - smooth) + smooth / input.shape[1]
     else:
         _class_targets(input, target, "cross_entropy", ignore_index)
     out = _loss.SoftmaxCrossEntropy(reduction, ignore_index)(input, target)
+    if smooth and target.data.dtype.kind != "f":
+        uniform = _uniform_term(input, target.data, reduction, ignore_index)
+        out = out * (1 - smooth) + uniform * (smooth / input.shape[1])
     return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def _uniform_term(input: Tensor, t: np.ndarray, reduction: str, ignore_index: int) -> Tensor:
+    """The label-smoothing term of cross_entropy for class indices t: the sum over classes of
+    -log_softmax(input), 0 at ignored targets, reduced like the loss ('mean': over the counted)."""
+    counted = t != ignore_index
+    loss = -(input.log_softmax(axis=1).sum(axis=1)) * counted
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as PyTorch
+        return total / int(counted.sum())
 
 
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Tensor:

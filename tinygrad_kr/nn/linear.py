@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from tinygrad_kr.tensor import Tensor
 
 from . import init
+from ._checks import factory_dtype
 from .functional import linear_checked
 from .module import Module, Parameter
 
@@ -19,11 +21,15 @@ class Linear(Module):
     x: (..., in_features) -> y: (..., out_features). weight: (out_features, in_features),
     bias: (out_features,). Initialized like PyTorch: weight ~ kaiming_uniform(a=sqrt(5)),
     i.e. U(-1/sqrt(in), 1/sqrt(in)), and bias ~ U(-1/sqrt(in), 1/sqrt(in)), so weights can be
-    exchanged with torch.nn.Linear through state_dict.
+    exchanged with torch.nn.Linear through state_dict. device (the CPU only) and dtype (float32
+    by default) as PyTorch's keywords.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ):
         super().__init__()
+        dtype = factory_dtype(device, dtype, "Linear")
         for name, n in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {n!r}")

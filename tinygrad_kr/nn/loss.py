@@ -48,19 +48,30 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy of logits (N, C, *d) against integer classes (N, *d) or class
-    probabilities (N, C, *d); one fused, numerically stable node."""
-
+class _ClassIndexLoss(_Loss):
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
         self.ignore_index = ignore_index
 
+
+class CrossEntropyLoss(_ClassIndexLoss):
+    """Softmax cross-entropy of logits (N, C, *d) against integer classes (N, *d) or class
+    probabilities (N, C, *d); one fused, numerically stable node. label_smoothing as in
+    `F.cross_entropy` (PyTorch's formula)."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100, label_smoothing: float = 0.0):
+        super().__init__(reduction, ignore_index)
+        self.label_smoothing = label_smoothing
+
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.reduction, self.ignore_index)
+        return F.cross_entropy(input, target, self.reduction, self.ignore_index, self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        smoothing = f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+        return ", ".join(e for e in (super().extra_repr(), smoothing) if e)
 
 
-class NLLLoss(CrossEntropyLoss):
+class NLLLoss(_ClassIndexLoss):
     """Negative log-likelihood of log-probabilities (N, C, *d) at integer classes (N, *d)."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
+from tinygrad_kr._args import to_args
 from tinygrad_kr.grad_mode import module_scope, no_grad
 from tinygrad_kr.tensor import Tensor
 
@@ -358,6 +359,37 @@ class Module:
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
+
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> "Module":
+        """PyTorch's Module.to: to(dtype), to("cpu"), to("cpu", dtype), to(tensor) or keywords.
+        Converts every floating point parameter, its gradient and floating point buffer in place
+        (the same Parameter objects, so an optimizer built later sees them; one built before
+        keeps its existing buffers, such as momentum, in the old dtype: build it after, as in
+        PyTorch). Integer buffers (num_batches_tracked) stay. Returns self."""
+        dt = to_args(args, device, dtype, f"{self._label()}.to")
+        if dt is None:
+            return self
+        if dt.kind != "f":
+            raise TypeError(f"{self._label()}.to: only floating point dtypes are allowed, got {dt}")
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.data.dtype.kind == "f" and t.data.dtype != dt:
+                grad = t.grad
+                t.data = t.data.astype(dt)
+                if grad is not None:
+                    t.grad = Tensor(grad.data.astype(dt))
+        return self
+
+    def float(self) -> "Module":
+        """Floating point parameters and buffers as float32, in place (see `to`); returns self."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """Floating point parameters and buffers as float64, in place (see `to`); returns self."""
+        return self.to(np.float64)
+
+    def half(self) -> "Module":
+        """Floating point parameters and buffers as float16, in place (see `to`); returns self."""
+        return self.to(np.float16)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (`.grad = None`, or zeros with set_to_none=False)."""

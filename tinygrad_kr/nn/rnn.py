@@ -3,6 +3,7 @@
 Parameter names, shapes, gate order and default initialization follow PyTorch, so weights can
 be exchanged with `torch.nn.LSTM`/`torch.nn.RNN` through `state_dict`. One difference:
 `batch_first` defaults to True here (inputs are (N, T, features), like the rest of the course).
+Every layer also takes PyTorch's device=None (the CPU only) and dtype=None (float32) keywords.
 
 Everything is composed of engine ops; no gradient is written by hand. Two choices keep the
 per-step cost small:
@@ -41,7 +42,7 @@ from tinygrad_kr.ops import shape as _shape
 from tinygrad_kr.tensor import Tensor
 
 from . import init
-from ._checks import weight_dtype
+from ._checks import factory_dtype, weight_dtype
 from .functional import dropout as _dropout
 from .module import Module, Parameter
 
@@ -70,8 +71,9 @@ class Embedding(Module):
     that looked it up (repeated indices accumulate).
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=np.float32):
+    def __init__(self, num_embeddings: int, embedding_dim: int, device: Any = None, dtype: Any = None):
         super().__init__()
+        dtype = factory_dtype(device, dtype, "Embedding")
         self.num_embeddings = _check_size("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = _check_size("Embedding", "embedding_dim", embedding_dim)
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
@@ -113,9 +115,9 @@ def _lstm_update(z: Tensor, c: Tensor | None, H: int) -> tuple[Tensor, Tensor]:
     """
     s = z.sigmoid()  # one node for the three sigmoid gates (the g quarter is unused)
     i = s[:, :H]
-    g = z[:, 2 * H:3 * H].tanh()
-    c = i * g if c is None else s[:, H:2 * H] * c + i * g
-    return s[:, 3 * H:] * c.tanh(), c
+    g = z[:, 2 * H : 3 * H].tanh()
+    c = i * g if c is None else s[:, H : 2 * H] * c + i * g
+    return s[:, 3 * H :] * c.tanh(), c
 
 
 def _linear(x: Tensor, W: Tensor, b: Tensor | None) -> Tensor:
@@ -164,9 +166,11 @@ class _RNNBase(Module):
         bias: bool,
         batch_first: bool,
         dropout: float,
-        dtype,
+        device: Any,
+        dtype: Any,
     ):
         super().__init__()
+        dtype = factory_dtype(device, dtype, who)
         self.input_size = _check_size(who, "input_size", input_size)
         self.hidden_size = _check_size(who, "hidden_size", hidden_size)
         self.num_layers = _check_size(who, "num_layers", num_layers)
@@ -310,12 +314,15 @@ class RNN(_RNNBase):
         bias: bool = True,
         batch_first: bool = True,
         dropout: float = 0.0,
-        dtype=np.float32,
+        device: Any = None,
+        dtype: Any = None,
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN", input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype)
+        super().__init__(
+            "RNN", input_size, hidden_size, num_layers, bias, batch_first, dropout, device, dtype
+        )
 
     def forward(self, x: Any, h0: Any = None) -> tuple[Tensor, Tensor]:
         """x: (N, T, in) [batch_first] / (T, N, in) / (T, in); h0: (L, N, H) -> (output, h_n)."""
@@ -354,9 +361,12 @@ class LSTM(_RNNBase):
         bias: bool = True,
         batch_first: bool = True,
         dropout: float = 0.0,
-        dtype=np.float32,
+        device: Any = None,
+        dtype: Any = None,
     ):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype)
+        super().__init__(
+            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, device, dtype
+        )
 
     def forward(self, x: Any, hx: Any = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """x: (N, T, in) [batch_first] / (T, N, in) / (T, in); hx: (h0, c0), each (L, N, H)."""
@@ -382,8 +392,9 @@ class LSTM(_RNNBase):
 class _CellBase(Module):
     _gates = 1
 
-    def __init__(self, who: str, input_size: int, hidden_size: int, bias: bool, dtype):
+    def __init__(self, who: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any):
         super().__init__()
+        dtype = factory_dtype(device, dtype, who)
         self.input_size = _check_size(who, "input_size", input_size)
         self.hidden_size = _check_size(who, "hidden_size", hidden_size)
         GH = self._gates * self.hidden_size
@@ -443,13 +454,18 @@ class RNNCell(_CellBase):
     """
 
     def __init__(
-        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-        dtype=np.float32,
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("RNNCell", input_size, hidden_size, bias, dtype)
+        super().__init__("RNNCell", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: Any, hx: Any = None) -> Tensor:
         """x: (N, in) or (in,); hx: (N, H) or (H,) -> (N, H) or (H,)."""
@@ -470,8 +486,10 @@ class LSTMCell(_CellBase):
 
     _gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
-        super().__init__("LSTMCell", input_size, hidden_size, bias, dtype)
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ):
+        super().__init__("LSTMCell", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: Any, hx: Any = None) -> tuple[Tensor, Tensor]:
         """x: (N, in) or (in,); hx: (h, c), each (N, H) or (H,) -> (h', c')."""

@@ -135,14 +135,16 @@ def im2col_array(x: np.ndarray, g: Geometry) -> np.ndarray:
     return col.reshape(c * kh * kw, n * oh * ow)
 
 
-def col2im_array(col: np.ndarray, x_shape: tuple, g: Geometry) -> np.ndarray:
+def col2im_array(col: np.ndarray, x_shape: tuple, g: Geometry, grid: Pair | None = None) -> np.ndarray:
     """The adjoint of `im2col_array`: col (C*KH*KW, N*OH*OW) -> (N, C, H, W).
 
     Every column entry is added back to the pixel it was copied from, so a pixel receives
-    the sum over all windows that contain it. The result is a channel-major view.
+    the sum over all windows that contain it. The result is a channel-major view. grid: the
+    (OH, OW) windows the columns hold, when fewer than g.out_hw(H, W) (a transposed
+    convolution's output_padding adds pixels that no window reaches).
     """
     n, c, h, w = x_shape
-    oh, ow = g.out_hw(h, w)
+    oh, ow = g.out_hw(h, w) if grid is None else grid
     (kh, kw), (ph, pw) = g.kernel, g.padding
     blocks = col.reshape(c, kh, kw, n, oh, ow)
     xp = workspace.zeros((c, n, h + 2 * ph, w + 2 * pw), col.dtype)
@@ -253,6 +255,64 @@ def _long_gemm(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     for start in range(chunk, L, chunk):
         out += a[:, start : start + chunk] @ b[:, start : start + chunk].T
     return out
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose(x, w) + b: the adjoint of Conv2d (its gradient with respect to the
+    input), as torch.nn.functional.conv_transpose2d (groups=1).
+
+    x: (N, C, H, W), w: (C, OC, KH, KW) (PyTorch's layout: input channels first), b: (OC,) or
+    absent. y: (N, OC, OH, OW) with OH = (H - 1)*sh - 2*ph + dh*(KH - 1) + oph + 1 (OW likewise;
+    output_padding op adds rows that no window reaches). Each input pixel spreads w over a
+    window of the output: one matrix product and col2im,
+
+      col = w.reshape(C, OC*KH*KW).T @ X,   y = col2im(col)      (X: x as (C, N*H*W))
+
+    Backward, with G = im2col(gy) restricted to the H x W windows: dx = w.reshape(C, -1) @ G
+    (a Conv2d of gy with w), dw = X @ G^T, db = gy summed over (N, OH, OW); all Tensor ops, so
+    higher derivatives work.
+    """
+
+    def __init__(self, geometry: Geometry, output_padding: Pair = (0, 0)):
+        self.g, self.output_padding = geometry, output_padding
+
+    def out_hw(self, h: int, w: int) -> Pair:
+        """The output height and width for an (h, w) input."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.g
+        oph, opw = self.output_padding
+        return (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1, (w - 1) * sw - 2 * pw + dw * (
+            kw - 1
+        ) + opw + 1
+
+    def forward(self, x, w, b=None):
+        n, c, h, wd = self.x_shape = x.shape
+        oc = w.shape[1]
+        need_x, need_w = self.needs_input_grad[:2]  # gx needs w; gw needs x
+        self.save_for_backward(x if need_w else None, w if need_x else None)
+        self.w_shape = w.shape
+        xm = x.transpose(1, 0, 2, 3).reshape(c, n * h * wd)  # free when x is channel-major
+        col = w.reshape(c, -1).T @ xm
+        y = col2im_array(col, (n, oc) + self.out_hw(h, wd), self.g, grid=(h, wd))
+        if b is not None:
+            y += b.reshape(1, oc, 1, 1)
+        return y
+
+    def backward(self, gy):
+        x, w = self.saved_tensors
+        needs = self.needs_input_grad
+        n, c, h, wd = self.x_shape
+        col = Im2col(self.g)(gy)  # (OC*KH*KW, N*H'*W'), H' >= H
+        hh, ww = self.g.out_hw(*gy.shape[2:])
+        if (hh, ww) != (h, wd):  # output_padding >= stride (allowed with dilation): extra windows
+            col = col.reshape(-1, n, hh, ww)[:, :, :h, :wd].reshape(-1, n * h * wd)
+        gx = gw = None
+        if needs[0]:
+            gx = (w.reshape(c, -1) @ col).reshape(c, n, h, wd).transpose((1, 0, 2, 3))
+        if needs[1]:
+            gw = (x.transpose((1, 0, 2, 3)).reshape(c, -1) @ col.T).reshape(self.w_shape)
+        if len(needs) > 2:
+            return gx, gw, gy.sum(axis=(0, 2, 3)) if needs[2] else None
+        return gx, gw
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, where
+from .elementwise import Sign
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -121,6 +122,61 @@ class Max(Function):
 class Min(Max):
     _reduce = staticmethod(np.min)
     name = "min"
+
+
+class VectorNorm(Function):
+    """The p-norm over axes, (sum |x|**p) ** (1/p), like torch.linalg.vector_norm: p = inf is
+    max |x|, -inf min |x|, 0 the number of non-zeros.
+
+    Gradient, as PyTorch's: p = 2: gy * x / norm; p = 1: gy * sign(x); p = +-inf: gy * sign(x)
+    shared evenly by the entries where |x| == norm; p = 0: zeros; any other p: gy * sign(x) *
+    |x|**(p-1) / norm**(p-1). Where the norm is 0 the gradient is 0, not NaN.
+    """
+
+    def __init__(self, p: float = 2.0, axis: Any = None, keepdims: bool = False):
+        self.p, self.axis, self.keepdims = p, axis, keepdims
+
+    def forward(self, x):
+        self.axes = normalize_axis(self.axis, x.ndim, "norm")
+        self.kshape = keepdims_shape(x.shape, self.axes)
+        p, axes = self.p, self.axes
+        a = np.abs(x).astype(_accumulator(x.dtype) or x.dtype, copy=False)  # float16: in float32
+        if np.isinf(p):
+            _check_nonempty(x, self.axis, axes, "norm")
+            y = (a.max if p > 0 else a.min)(axis=axes, keepdims=True)
+        elif p == 0:
+            y = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
+        elif p == 1:
+            y = a.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            y = np.sqrt((a * a).sum(axis=axes, keepdims=True))
+        else:
+            with np.errstate(divide="ignore"):  # 0 ** negative p = inf, as in PyTorch
+                y = ((a**p).sum(axis=axes, keepdims=True)) ** (1 / p)
+        y = y.astype(x.dtype, copy=False)
+        out = y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, gy):
+        x, y = self.saved_tensors  # y: the output (so a recorded backward depends on it)
+        p, g, y = self.p, gy.reshape(self.kshape), y.reshape(self.kshape)
+        if p == 0:
+            return x * 0
+        if p == 1:
+            return g * Sign()(x)
+        zero = y.data == 0
+        safe_y = where(zero, 1.0, y)  # the masked entries get 0, and no inf * 0 on the way
+        if p == 2:
+            return g * where(zero, 0.0, x / safe_y)
+        if np.isinf(p):
+            a = np.abs(x.data)
+            mask = (a == y.data) | np.isnan(a)
+            share = (mask / mask.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
+            return g * Sign()(x) * share
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = where(x.data == 0, 0.0, x.abs() ** (p - 1)) if p < 1 else x.abs() ** (p - 1)
+            return g * Sign()(x) * where(zero & (p > 1), 0.0, scale / safe_y ** (p - 1))
 
 
 class LogSumExp(Function):

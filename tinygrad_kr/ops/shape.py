@@ -1,4 +1,5 @@
-"""Shape ops: reshape, transpose, broadcast, indexing, item assignment, concatenation, padding.
+"""Shape ops: reshape, transpose, copies, broadcast, indexing, item assignment, concatenation and
+padding.
 
 Forward results are numpy views where numpy gives them (no copies); each backward is the
 matching inverse op, so these compose to any order of derivative. Index arrays (integer or
@@ -95,6 +96,22 @@ class Transpose(Function):
 
     def backward(self, gy):
         return gy.transpose(tuple(int(i) for i in np.argsort([a % gy.ndim for a in self.perm])))
+
+
+class Clone(Function):
+    """A copy of x in new memory: order "K" keeps x's memory layout (Tensor.clone), "C" makes it
+    C-contiguous (Tensor.contiguous). Gradient: gy."""
+
+    array_backward = True
+
+    def __init__(self, order: str = "K"):
+        self.order = order
+
+    def forward(self, x):
+        return x.copy(order=self.order)
+
+    def backward(self, gy):
+        return gy
 
 
 class BroadcastTo(Function):
