@@ -43,8 +43,6 @@ SPELLINGS = [  # (method, numpy-spelled kwargs, PyTorch-spelled kwargs)
     ("mean", {"axis": (0, 2)}, {"dim": (0, 2)}),
     ("var", {"axis": 1, "ddof": 1}, {"dim": 1, "correction": 1}),
     ("std", {"axis": -1, "keepdims": True}, {"dim": -1, "keepdim": True, "unbiased": False}),
-    ("max", {"axis": 0}, {"dim": 0}),
-    ("min", {"axis": 2, "keepdims": True}, {"dim": 2, "keepdim": True}),
     ("logsumexp", {"axis": 1}, {"dim": 1}),
     ("argmax", {"axis": 1, "keepdims": True}, {"dim": 1, "keepdim": True}),
     ("argmin", {"axis": 0}, {"dim": 0}),
@@ -67,7 +65,7 @@ def test_numpy_and_pytorch_spellings_mean_the_same(method, np_kw, torch_kw):
 def test_pytorch_spelling_gives_pytorchs_values(torch, method, np_kw, torch_kw):
     x = arr(1, 2, 3, 4)
     ours = getattr(Tensor(x), method)(**torch_kw)
-    name = {"expand_dims": "unsqueeze", "max": "amax", "min": "amin"}.get(method, method)
+    name = {"expand_dims": "unsqueeze"}.get(method, method)
     theirs = getattr(torch.tensor(x), name)(**torch_kw)
     close(ours, theirs)
 
@@ -96,7 +94,7 @@ def test_module_level_and_nn_spellings():
     [
         (lambda x: x.sum(1, dim=1), "Tensor.sum"),
         (lambda x: x.mean(axis=0, dim=0), "Tensor.mean"),
-        (lambda x: x.max(keepdims=True, keepdim=True), "Tensor.max"),
+        (lambda x: x.max(axis=0, dim=0), "Tensor.max"),
         (lambda x: x.var(ddof=1, correction=1), "Tensor.var"),
         (lambda x: x.std(correction=1, unbiased=True), "Tensor.std"),
         (lambda x: x.norm(2, 1, axis=1), "Tensor.norm"),
@@ -564,3 +562,31 @@ def test_every_public_tensor_method_and_property_has_a_docstring():
         if not doc or not doc.strip():
             missing.append(name)
     assert not missing, f"Tensor members without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("method", ["max", "min"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_max_with_dim_is_pytorchs_values_and_indices(method, keep):
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 5.0], [4.0, 4.0, -1.0]])
+    t = Tensor(x, requires_grad=True)
+    values, indices = getattr(t, method)(dim=1, keepdim=keep)
+    ref = getattr(np, method)(x, axis=1, keepdims=keep)
+    np.testing.assert_array_equal(values.data, ref)
+    np.testing.assert_array_equal(indices.data, getattr(np, "arg" + method)(x, axis=1, keepdims=keep))
+    assert indices.dtype == np.int64
+    (values * Tensor(np.arange(1.0, 4.0).reshape(ref.shape))).sum().backward()
+    assert (t.grad.data != 0).sum() == 3  # one element per row, even with ties (amax shares)
+    np.testing.assert_array_equal(getattr(t, method)(axis=1).data, getattr(np, method)(x, axis=1))
+    torch = pytest.importorskip("torch")
+    if torch is not None:
+        tt = torch.tensor(x, requires_grad=True)
+        tv, ti = getattr(tt, method)(dim=1, keepdim=keep)
+        (tv * torch.arange(1.0, 4.0, dtype=torch.float64).reshape(tv.shape)).sum().backward()
+        np.testing.assert_array_equal(indices.data, ti.numpy())
+        np.testing.assert_array_equal(t.grad.data, tt.grad.numpy())
+
+
+@pytest.mark.parametrize("method", ["max", "min"])
+def test_max_keepdim_needs_dim(method):
+    with pytest.raises(TypeError, match="keepdim= without dim="):
+        getattr(Tensor(arr(2, 3, 4)), method)(keepdim=True)

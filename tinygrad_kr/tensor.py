@@ -18,7 +18,7 @@ changes the base, and the base's history records it, so gradients flow as in PyT
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -198,6 +198,13 @@ def _normalized_dim(dim: Any, ndim: int, who: str) -> int:
     """One axis (negative counts from the end) as a non-negative int; 0-d tensors take 0 or -1."""
     axes = R.normalize_axis(dim, ndim, who)
     return axes[0] if axes else 0
+
+
+class MaxMin(NamedTuple):
+    """What max(dim=...) / min(dim=...) return, as PyTorch: the values and their indices."""
+
+    values: "Tensor"
+    indices: "Tensor"
 
 
 class _HookHandle:
@@ -971,16 +978,41 @@ class Tensor:
             )
         return R.VectorNorm(float(p), dim, keepdim)(self)
 
-    @also_accepts(dim="axis", keepdim="keepdims")
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over axis: the values only (as numpy's max and torch.amax; PyTorch's max(dim)
-        also returns indices: use argmax for them). Ties split the gradient evenly."""
-        return R.Max(axis, keepdims)(self)
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None) -> Any:
+        """Maximum over axis (numpy's spelling): the values, as numpy's max and torch.amax; tied
+        maxima share the gradient evenly. With PyTorch's spelling, max(dim=d, keepdim=k)
+        returns PyTorch's pair (values, indices), the gradient going to the indexed element."""
+        return self._extreme(R.Max, np.argmax, "max", axis, keepdims, dim, keepdim)
 
-    @also_accepts(dim="axis", keepdim="keepdims")
-    def min(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Minimum over axis: the values only (see `max`)."""
-        return R.Min(axis, keepdims)(self)
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None) -> Any:
+        """Minimum over axis; the same spellings and results as `max`."""
+        return self._extreme(R.Min, np.argmin, "min", axis, keepdims, dim, keepdim)
+
+    def _extreme(self, node: type, arg: Callable, name: str, axis: Any, keepdims: bool, dim: Any,
+                 keepdim: Any) -> Any:
+        if dim is None:
+            if keepdim is not None:
+                raise TypeError(f"Tensor.{name}() got keepdim= without dim=; numpy's spelling is keepdims=")
+            return node(axis, keepdims)(self)
+        if axis is not None:
+            raise TypeError(
+                f"Tensor.{name}() got axis= and dim=, two spellings of the same argument; "
+                "pass only one of them"
+            )
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Tensor.{name}(dim=...) takes one int, got {dim!r}")
+        axes = R.normalize_axis(dim, self.ndim, name)
+        R.check_nonempty(self.data, dim, axes, name)
+        d = axes[0] if axes else 0
+        idx = np.expand_dims(arg(self.data, axis=d), d) if self.ndim else np.asarray(0)
+        grids = list(np.indices(idx.shape, sparse=True)) if self.ndim else []
+        if self.ndim:
+            grids[d] = idx
+        values = self[tuple(grids)] if self.ndim else self * 1
+        keep = bool(keepdim)
+        if not keep and self.ndim:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+        return MaxMin(values, wrap(np.asarray(idx, dtype=np.int64)))
 
     @also_accepts(dim="axis", keepdim="keepdims")
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> "Tensor":

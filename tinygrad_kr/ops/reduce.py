@@ -86,7 +86,7 @@ class Mean(Function):
         return expand(g / max(self.n, 1), self.shape)
 
 
-def _check_nonempty(x: np.ndarray, axis: Any, axes: tuple, op: str) -> None:
+def check_nonempty(x: np.ndarray, axis: Any, axes: tuple, op: str) -> None:
     """max/min of nothing is undefined: PyTorch's errors for an empty tensor or reduced axis."""
     if axis is None and x.size == 0:
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}; give the axis to reduce")
@@ -107,7 +107,7 @@ class Max(Function):
 
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim, self.name)
-        _check_nonempty(x, self.axis, self.axes, self.name)
+        check_nonempty(x, self.axis, self.axes, self.name)
         y = self._reduce(x, axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
@@ -142,7 +142,7 @@ class VectorNorm(Function):
         p, axes = self.p, self.axes
         a = np.abs(x).astype(_accumulator(x.dtype) or x.dtype, copy=False)  # float16: in float32
         if np.isinf(p):
-            _check_nonempty(x, self.axis, axes, "norm")
+            check_nonempty(x, self.axis, axes, "norm")
             y = (a.max if p > 0 else a.min)(axis=axes, keepdims=True)
         elif p == 0:
             y = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
