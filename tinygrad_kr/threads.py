@@ -10,7 +10,11 @@ The choice: while the rest of the machine is idle, products run on numpy's own t
 thread, until the machine is idle again. The load is sampled from /proc/stat at most every
 half second, from the ops that run matrix products (MatMul, Linear, Conv2d), so an engine
 that runs no products pays nothing. Results do not depend on the thread count beyond float32
-rounding. While the engine runs products on one thread, so does the rest of the process.
+rounding, but that rounding does change: a product of the same arrays can differ in its last
+bit between a one-thread and a two-thread pass, so two runs of one script, or two passes
+inside one run, agree bit for bit only when the thread count is fixed (set_blas_threads, or
+the environment variable). While the engine runs products on one thread, so does the rest of
+the process.
 
     tg.set_blas_threads(1)      # always one thread (also: TINYGRAD_KR_BLAS_THREADS=1)
     tg.set_blas_threads(None)   # back to the automatic choice
