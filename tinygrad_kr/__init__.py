@@ -36,6 +36,7 @@ from .tensor import (
     zeros_like,
 )
 from .viz import draw_graph, save_graph
+from .backprop import save_backward_steps, trace_backward  # noqa: I001  (after viz: it draws with it)
 
 __version__ = "0.1.0"
 
@@ -47,3 +48,4 @@ __all__ = [
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
     "draw_graph", "save_graph", "callbacks", "data", "datasets", "train",
 ]
+__all__ += ["trace_backward", "save_backward_steps"]
