@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 try:
+    import hypothesis
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
@@ -335,16 +336,17 @@ def check_gradients(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    seed: int | None = None,
 ) -> None:
     """Property-test fn's gradients: for inputs drawn from `input_strategies` (one strategy per
     argument of fn, e.g. `arrays(shapes())`), compare them (and, with second_order,
     Hessian-vector products) with float64 central differences, as `assert_gradients` does.
 
     Runs up to max_examples examples under the current hypothesis settings profile (no example
-    database: every call starts afresh). On a failure hypothesis shrinks the inputs; the
-    GradientCheckFailure raised shows the minimal failing inputs, the worst index and the
-    analytic and numeric values there. Errors raised by fn itself propagate with the inputs
-    attached as a note.
+    database: every call starts afresh); seed (an int) makes the examples reproducible. On a
+    failure hypothesis shrinks the inputs; the GradientCheckFailure raised shows the minimal
+    failing inputs, the worst index and the analytic and numeric values there. Errors raised
+    by fn itself propagate with the inputs attached as a note.
     """
     if not callable(fn):
         raise TypeError(f"check_gradients: fn must be callable, got {type(fn).__name__}")
@@ -380,6 +382,8 @@ def check_gradients(
             )
             raise
 
+    if seed is not None:
+        gradients_match = hypothesis.seed(int(seed))(gradients_match)
     try:
         gradients_match()
     except GradientCheckFailure as e:
