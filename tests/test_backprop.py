@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -436,3 +437,21 @@ def test_page_in_a_real_browser_at_the_first_and_the_last_step(tmp_path):
         eid = steps.graph.find([x for x in steps.leaves if x.name == name][0]).eid
         assert shown[eid] == format_value(leaf.grad.data)
     assert shown[steps.graph.find(steps[0].node).eid] == "1"  # d price / d price
+
+
+@needs_dot
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "def shopping" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Step 2: Mul  gy = 1.1  ->  gx0 = 2.2, gx1 = 110",
+        "['Mul: gx0 = gy * x1 = 1.1 * 2 = 2.2', 'Mul: gx1 = gy * x0 = 1.1 * 100 = 110']",
+    ]
+    svg = ET.fromstring((tmp_path / "book.svg").read_bytes())
+    edges = [g for g in svg.iter(SVG + "g") if g.get("class") == "edge tensor"]
+    pairs = sorted(tuple(t.text for t in g.iter(SVG + "text")) for g in edges)  # (value, gradient)
+    assert pairs == sorted(BOOK.values())
+    assert "steps-data" in (tmp_path / "backprop.html").read_text(encoding="utf-8")
