@@ -230,6 +230,19 @@ def test_explanations_of_the_textbook_ops():
     ]
 
 
+def test_explanation_of_a_linear_layer_and_the_parameter_names_of_its_leaves():
+    layer = nn.Linear(2, 1)
+    with tg.no_grad():
+        layer.weight.copy_(tg.Tensor([[3.0, -1.0]]))
+    steps = tg.trace_backward(layer(tg.Tensor([[1.0, 2.0]])).sum())
+    assert steps[1].explain() == [
+        "Linear: x0 needs no gradient (it does not require grad)",
+        "Linear: gx1 = gyᵀ @ x0 = [[1]]ᵀ @ [[1, 2]] = [[1, 2]]",
+        "Linear: gx2 = gy summed over the batch axes = [1]",
+    ]
+    assert steps._leaf_lines() == ["weight.grad = [[1, 2]]", "bias.grad = [1]"]
+
+
 def test_explanations_of_big_tensors_use_shapes_and_broadcasting_is_named():
     lines, _, _ = explain_of(lambda a, b: a @ b, np.ones((2, 3)), np.ones((3, 4)))
     assert lines[0] == "MatMul: gx0 = gy @ x1ᵀ: (2, 4) @ (3, 4)ᵀ -> (2, 3)"

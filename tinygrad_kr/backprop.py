@@ -30,6 +30,7 @@ import numpy as np
 from .autograd import AccumulateGrad, Function, backward_pass, root_grad
 from .ops import elementwise as E
 from .ops import linalg as L
+from .ops import linear as Lin
 from .ops import reduce as R
 from .serialize import _atomic_write
 from .tensor import Tensor
@@ -81,7 +82,7 @@ class BackwardStep:
     def explain(self) -> list[str]:
         """The step's arithmetic in words, one line per input: "Mul: gx0 = gy * x1 = 1.1 * 2 =
         2.2" for the ops whose rule is written out here (Add, Sub, Mul, Div, Neg, Exp, Log,
-        Sqrt, Tanh, Sigmoid, ReLU, Sum, Mean, MatMul), with values for tensors of up to 4
+        Sqrt, Tanh, Sigmoid, ReLU, Sum, Mean, MatMul, Linear), with values for tensors of up to 4
         elements and shapes for larger ones; a generic line with shapes for other ops."""
         return [self._line(i) for i in range(len(self.grad_inputs))]
 
@@ -140,6 +141,7 @@ _RULES: dict[type, tuple[str, ...]] = {
     R.Sum: ("gy repeated over the summed axes",),
     R.Mean: ("gy / {n} repeated over the averaged axes",),
     L.MatMul: ("gy @ x1ᵀ", "x0ᵀ @ gy"),
+    Lin.Linear: ("gy @ x1", "gyᵀ @ x0", "gy summed over the batch axes"),  # y = x0 @ x1ᵀ + x2
 }
 _BROADCASTING = (E.Add, E.Sub, E.Mul, E.Div)
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_])(gy|y|x[0-9]+)(?![A-Za-z0-9_])")  # (x1² and x1ᵀ name x1)
@@ -267,7 +269,7 @@ class BackwardSteps(Sequence):
     def _leaf_lines(self) -> list[str]:
         out = []
         for t in self.leaves:
-            label = t.name or f"leaf {tuple(t.shape)}"
+            label = self.graph.find(t).name or f"leaf {tuple(t.shape)}"  # its name, or its parameter's
             out.append(f"{label}.grad = {format_value(t.grad.data)}")
         return out
 

@@ -4,14 +4,14 @@
 
     check_gradients(lambda x: MyOp.apply(x), arrays(shapes()))            # any shape, real x
     check_gradients(lambda x: x.log(), arrays(shapes(), "positive"))      # x in [0.5, 3]
-    pair = broadcastable_shapes()                                          # e.g. ((2, 3), (3,))
+    pair = st.shared(broadcastable_shapes(), key="pair")                  # one draw, e.g. ((2, 3), (3,))
     check_gradients(lambda a, b: a * b, arrays(pair.map(lambda s: s[0])), arrays(pair.map(lambda s: s[1])))
 
-`check_gradients` draws inputs from the strategies (100 examples by default), compares the
-engine's gradient of fn with float64 central differences on each, and, when one disagrees,
-lets hypothesis shrink the inputs to a minimal failing example, which the error shows with the
-worst index and both values. Shapes that must agree across inputs come from one shared draw:
-`st.shared(shapes(), key="s")` in each `arrays(...)` (see `hypothesis.strategies.shared`).
+(`st` is `hypothesis.strategies`.) `check_gradients` draws inputs from the strategies (100
+examples by default), compares the engine's gradient of fn with float64 central differences on
+each, and, when one disagrees, lets hypothesis shrink the inputs to a minimal failing example,
+which the error shows with the worst index and both values. Shapes that must agree across
+inputs come from one shared draw: `st.shared(shapes(), key="s")` in each `arrays(...)`.
 
 The strategies (`shapes`, `broadcastable_shapes`, `arrays`, `axes`) are the ones the project's
 own op tests use. Domains keep values where an op is smooth:
