@@ -16,6 +16,13 @@ The same expression written with the ordinary operators (*, +) gives the same gr
 the graph is saved with tg.save_graph as shopping_graph.svg in --out (shopping_graph.dot, with
 a message, when the Graphviz `dot` program is missing).
 
+Then the way the book draws it: tg.trace_backward runs backward once more on a fresh graph and
+records every step; shopping_book.svg is the book's figure (style="book": forward values above
+the edges, gradients below in red: 100, 2, 150, 3, 200, 450, 650, 1.1, 715 and 2.2, 110, 3.3,
+165, 1.1, 1.1, 1.1, 650, 1), and shopping_backprop.html steps through backward node by node
+(open it in a browser; both need `dot`). docs/book_graph.svg in the repository is this figure
+(tools/make_book_graph.py).
+
 Run:
     python examples/computational_graph.py [--out out]
 """
@@ -26,6 +33,8 @@ from typing import Sequence
 
 import _common as C
 from _common import Tensor, np, tg
+
+from tinygrad_kr import viz
 
 
 class MulLayer(tg.Function):
@@ -90,7 +99,33 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     graph = C.save_graph(price, out / "shopping_graph.svg", show_values=True, show_grads=True)
     print(f"wrote {graph}")
-    return {"price": price.item(), "grads": grads, "graph": graph}
+
+    # as the book draws it, step by step
+    steps = tg.trace_backward(book_expression(leaves()))
+    for s in steps:
+        print(f"  {s!r}")
+    book = C.save_graph(steps, out / "shopping_book.svg", style="book")
+    print(f"wrote {book}")
+    try:
+        page = steps.save_html(out / "shopping_backprop.html")
+        print(f"wrote {page} (open it in a browser: Previous / Next step through backward)")
+    except viz.GraphvizNotFoundError as e:
+        page = None
+        print(f"not written: {e}")
+    return {"price": price.item(), "grads": grads, "graph": graph, "book": book, "page": page, "steps": steps}
+
+
+def book_expression(v: dict[str, Tensor]) -> Tensor:
+    """price = (apple * apple_num + orange * orange_num) * tax with the built-in ops (drawn as
+    the book's x and + nodes), every intermediate named."""
+    apple_price = v["apple"] * v["apple_num"]
+    orange_price = v["orange"] * v["orange_num"]
+    all_price = apple_price + orange_price
+    price = all_price * v["tax"]
+    names = {"apple_price": apple_price, "orange_price": orange_price, "all_price": all_price, "price": price}
+    for n, t in names.items():
+        t.name = n
+    return price
 
 
 if __name__ == "__main__":

@@ -24,6 +24,13 @@ def test_computational_graph(tmp_path):
     text = graph.read_text(encoding="utf-8")
     for label in ("apple_num", "orange_num", "tax", "price", "MulLayer", "AddLayer"):
         assert label in text
+    # the book's figure and the step-through page: the engine's four steps, the book's numbers
+    assert [s.op for s in r["steps"]] == ["Mul", "Add", "Mul", "Mul"]
+    book = Path(r["book"]).read_text(encoding="utf-8")
+    for number in ("715", "650", "450", "200", "2.2", "110", "3.3", "165"):
+        assert f">{number}<" in book or f"<td>{number}</td>" in book  # SVG text, or the .dot source
+    if r["page"] is not None:
+        assert "steps-data" in Path(r["page"]).read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

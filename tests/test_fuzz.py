@@ -4,7 +4,8 @@ Hypothesis builds small random differentiable programs (1-20 steps drawn from an
 on 1-3 float64 inputs with broadcast-compatible shapes) and checks:
   * engine gradients == central differences, for every input;
   * with create_graph, the derivative of <grad f, v> (the Hessian times a random direction v)
-    == the central difference of the engine's first gradient along v.
+    == the central difference of the engine's first gradient along v
+(both through tinygrad_kr.testing.assert_gradients, the check users run on their own ops).
 A failing program is shrunk by hypothesis and printed as readable code (Program.__repr__).
 """
 
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_kr as tg
+from tinygrad_kr.testing import GradientCheckFailure, assert_gradients
 
 # name -> (arity, code template, function). Kinks and domains are shifted away from where
 # random values land: log/sqrt see x*x + c, relu/abs see x + offset.
@@ -56,8 +58,12 @@ BINARY = {
     "where": lambda a, b: tg.where(a > b, a, b * 0.5),
 }
 BINARY_CODE = {
-    "+": "{0} + {1}", "-": "{0} - {1}", "*": "{0} * {1}", "/": "{0} / ({1} * {1} + 1)",
-    "maximum": "{0}.maximum({1})", "where": "tg.where({0} > {1}, {0}, {1} * 0.5)",
+    "+": "{0} + {1}",
+    "-": "{0} - {1}",
+    "*": "{0} * {1}",
+    "/": "{0} / ({1} * {1} + 1)",
+    "maximum": "{0}.maximum({1})",
+    "where": "tg.where({0} > {1}, {0}, {1} * 0.5)",
 }
 
 
@@ -131,7 +137,7 @@ def programs(draw):
     shapes = []
     for _ in range(n_in):
         keep = draw(st.integers(0, len(base)))
-        shapes.append(tuple(1 if draw(st.booleans()) else n for n in base[len(base) - keep:]))
+        shapes.append(tuple(1 if draw(st.booleans()) else n for n in base[len(base) - keep :]))
     pool = list(shapes)
     steps = []
     for _ in range(draw(st.integers(1, 20))):
@@ -167,8 +173,13 @@ def programs(draw):
             out = np.broadcast_shapes(shape, pool[j])
         elif kind == "matmul":
             k = shape[-1]
-            partners = [j for j, s in enumerate(pool) if len(s) >= 1 and (s[0] if len(s) == 1 else s[-2]) == k
-                        and (len(s) < 3 or len(shape) < 3 or _broadcastable(shape[:-2], s[:-2]))]
+            partners = [
+                j
+                for j, s in enumerate(pool)
+                if len(s) >= 1
+                and (s[0] if len(s) == 1 else s[-2]) == k
+                and (len(s) < 3 or len(shape) < 3 or _broadcastable(shape[:-2], s[:-2]))
+            ]
             if not partners:
                 step = Step("unary", "square", (i,))
                 out = shape
@@ -178,11 +189,13 @@ def programs(draw):
                 out = np.matmul(np.zeros(shape), np.zeros(pool[j])).shape
         else:
             n = shape[0]
-            index = draw(st.one_of(
-                st.integers(-n, n - 1),
-                st.builds(slice, st.integers(0, n - 1), st.none(), st.integers(1, 2)),
-                st.lists(st.integers(0, n - 1), min_size=1, max_size=4).map(np.array),
-            ))
+            index = draw(
+                st.one_of(
+                    st.integers(-n, n - 1),
+                    st.builds(slice, st.integers(0, n - 1), st.none(), st.integers(1, 2)),
+                    st.lists(st.integers(0, n - 1), min_size=1, max_size=4).map(np.array),
+                )
+            )
             step = Step("index", "[]", (i,), index=index)
             out = np.zeros(shape)[index].shape
         steps.append(step)
@@ -206,46 +219,26 @@ def _axis_shape(op, shape, axis, keep):
     return np.sum(np.zeros(shape), axis=axis, keepdims=keep).shape
 
 
-def _inputs(prog: Program):
+def _inputs(prog: Program) -> list[np.ndarray]:
+    # generic values from the program's seed (not hypothesis-drawn arrays): the random programs
+    # compare values (maximum, where, max), and simple drawn values would tie at their kinks
     rng = np.random.default_rng(prog.seed)
-    return [tg.Tensor(rng.uniform(-1.5, 1.5, s), requires_grad=True) for s in prog.shapes]
+    return [rng.uniform(-1.5, 1.5, s) for s in prog.shapes]
 
 
 @settings(max_examples=150)
 @given(prog=programs())
 def test_random_program_gradients(prog):
-    xs = _inputs(prog)
-    assert tg.gradcheck(prog.run, xs, atol=1e-6, rtol=1e-4), repr(prog)
+    try:
+        assert_gradients(prog.run, *_inputs(prog), atol=1e-6, rtol=1e-4)
+    except GradientCheckFailure as e:
+        raise AssertionError(f"{e}\n{prog!r}") from None
 
 
 @settings(max_examples=60)
 @given(prog=programs())
 def test_random_program_second_derivative_along_direction(prog):
-    xs = _inputs(prog)
-    rng = np.random.default_rng(prog.seed + 1)
-    w = rng.uniform(0.5, 1.5, prog.run(*xs).shape)
-    vs = [rng.standard_normal(x.shape) for x in xs]
-
-    def first_grads(arrs):
-        ts = [tg.Tensor(a, requires_grad=True) for a in arrs]
-        out = prog.run(*ts)
-        return tg.grad(out, ts, grad_outputs=tg.Tensor(w), allow_unused=True), ts
-
-    # analytic: d/dx <grad f(x), v> with create_graph
-    gs, ts = first_grads([x.data for x in xs])
-    ts2 = [tg.Tensor(x.data, requires_grad=True) for x in xs]
-    out = prog.run(*ts2)
-    gs = tg.grad(out, ts2, grad_outputs=tg.Tensor(w), create_graph=True, allow_unused=True)
-    terms = [(g * v).sum() for g, v in zip(gs, vs) if g is not None and g.requires_grad]
-    if not terms:
-        return  # the program is linear in its inputs: the second derivative is 0 structurally
-    hv = tg.grad(sum(terms[1:], terms[0]), ts2, allow_unused=True)
-
-    # numeric: central difference of the engine's first gradient along v
-    eps = 1e-6
-    plus, _ = first_grads([x.data + eps * v for x, v in zip(xs, vs)])
-    minus, _ = first_grads([x.data - eps * v for x, v in zip(xs, vs)])
-    for i, (h, p, m) in enumerate(zip(hv, plus, minus)):
-        num = np.zeros(xs[i].shape) if p is None else (p.data - m.data) / (2 * eps)
-        ana = np.zeros(xs[i].shape) if h is None else h.data
-        np.testing.assert_allclose(ana, num, rtol=1e-4, atol=1e-5, err_msg=f"input v{i}\n{prog!r}")
+    try:
+        assert_gradients(prog.run, *_inputs(prog), second_order=True, atol=1e-5, rtol=1e-4, seed=prog.seed)
+    except GradientCheckFailure as e:
+        raise AssertionError(f"{e}\n{prog!r}") from None

@@ -19,10 +19,10 @@ import nn
 import tinygrad_kr as tg
 from nn import functional as F
 from tinygrad_kr.ops import loss as loss_ops
-
-from .strategies import seeds, values
+from tinygrad_kr.testing import sample
 
 REDUCTIONS = ["mean", "sum", "none"]
+seeds = st.integers(0, 2**32 - 1)  # seed the values (testing.sample) and the targets alike
 
 # (N, C, *d) shapes for classification losses
 class_shapes = st.tuples(
@@ -67,7 +67,7 @@ def int_targets(seed, shape, ignore=False):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(shape=class_shapes, seed=seeds, ignore=st.booleans())
 def test_cross_entropy_int_targets(reduction, shape, seed, ignore):
-    x = t64(values(seed, shape) * 2)
+    x = t64(sample(shape, seed=seed) * 2)
     t = int_targets(seed, shape, ignore)
     valid = t != -100
     logp = log_softmax_loop(x.data)
@@ -86,7 +86,7 @@ def test_cross_entropy_int_targets(reduction, shape, seed, ignore):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(shape=class_shapes, seed=seeds)
 def test_cross_entropy_probability_targets(reduction, shape, seed):
-    x = t64(values(seed, shape) * 2)
+    x = t64(sample(shape, seed=seed) * 2)
     p = np.random.default_rng(seed).uniform(0.1, 1.0, shape)
     t = t64(p / p.sum(axis=1, keepdims=True))
     per = -(t.data * log_softmax_loop(x.data)).sum(axis=1)
@@ -97,7 +97,7 @@ def test_cross_entropy_probability_targets(reduction, shape, seed):
 
 
 def test_cross_entropy_one_hot_float_targets_equal_index_targets():
-    x = t64(values(0, (4, 5)))
+    x = t64(sample((4, 5), seed=0))
     t = np.array([0, 3, 4, 1])
     a = F.cross_entropy(x, t)
     b = F.cross_entropy(x, F.one_hot(t, 5).data.astype(np.float64))
@@ -110,14 +110,16 @@ def test_cross_entropy_second_order():
     def grad_of_loss(x):
         return tg.grad(F.cross_entropy(x, t), [x], create_graph=True)[0]
 
-    assert tg.gradcheck(grad_of_loss, [t64(values(1, (3, 4)))])
+    assert tg.gradcheck(grad_of_loss, [t64(sample((3, 4), seed=1))])
     p = t64(np.full((3, 4), 0.25), requires_grad=False)
-    assert tg.gradcheck(lambda x: tg.grad(F.cross_entropy(x, p, "sum"), [x], create_graph=True)[0],
-                        [t64(values(2, (3, 4)))])
+    assert tg.gradcheck(
+        lambda x: tg.grad(F.cross_entropy(x, p, "sum"), [x], create_graph=True)[0],
+        [t64(sample((3, 4), seed=2))],
+    )
 
 
 def test_cross_entropy_unbatched_input():
-    x = t64(values(0, (5,)))
+    x = t64(sample((5,), seed=0))
     out = F.cross_entropy(x, 2, "none")
     assert out.shape == ()
     np.testing.assert_allclose(out.data, -log_softmax_loop(x.data[None])[0, 2], rtol=1e-12)
@@ -135,8 +137,9 @@ def test_cross_entropy_all_targets_ignored_gives_nan_loss_and_zero_gradient():
 
 @pytest.mark.parametrize("big", [1e4, -1e4, 1e30])
 def test_cross_entropy_extreme_float32_logits(big):
-    logits = np.array([[big, 0.0, -big], [0.0, big, 1.0], [-big, -big, big], [1.0, 2.0, 3.0]],
-                      dtype=np.float32)
+    logits = np.array(
+        [[big, 0.0, -big], [0.0, big, 1.0], [-big, -big, big], [1.0, 2.0, 3.0]], dtype=np.float32
+    )
     t = np.array([1, 1, 0, 2])
     x = tg.Tensor(logits, requires_grad=True)
     with warnings.catch_warnings():
@@ -156,7 +159,7 @@ def test_cross_entropy_extreme_float32_logits(big):
 
 def test_cross_entropy_matches_torch_with_ignore_index_and_spatial_dims():
     torch = pytest.importorskip("torch")
-    x = values(3, (2, 4, 3, 2))
+    x = sample((2, 4, 3, 2), seed=3)
     t = int_targets(3, x.shape, ignore=True)
     for reduction in REDUCTIONS:
         xt = torch.tensor(x, requires_grad=True)
@@ -195,7 +198,7 @@ def test_cross_entropy_errors():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(shape=class_shapes, seed=seeds, ignore=st.booleans())
 def test_nll_loss(reduction, shape, seed, ignore):
-    x = t64(values(seed, shape))
+    x = t64(sample(shape, seed=seed))
     t = int_targets(seed + 1, shape, ignore)
     valid = t != -100
     per = np.zeros(t.shape)
@@ -209,10 +212,11 @@ def test_nll_loss(reduction, shape, seed, ignore):
 
 
 def test_nll_of_log_softmax_equals_cross_entropy():
-    x = t64(values(5, (3, 4, 2)))
+    x = t64(sample((3, 4, 2), seed=5))
     t = int_targets(5, x.shape)
-    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, axis=1), t).data, F.cross_entropy(x, t).data,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        F.nll_loss(F.log_softmax(x, axis=1), t).data, F.cross_entropy(x, t).data, rtol=1e-12
+    )
     with pytest.raises(TypeError, match="nll_loss: target must hold integer class indices"):
         F.nll_loss(x, np.zeros((3, 2)))
 
@@ -223,8 +227,8 @@ def test_nll_of_log_softmax_equals_cross_entropy():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(shape=st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple), seed=seeds)
 def test_mse_and_l1(reduction, shape, seed):
-    x = t64(values(seed, shape))
-    y = t64(x.data + values(seed + 1, shape, "nonzero"))  # |x - y| away from the kink of L1
+    x = t64(sample(shape, seed=seed))
+    y = t64(x.data + sample(shape, "nonzero", seed=seed + 1))  # |x - y| away from the kink of L1
     d = x.data - y.data
     np.testing.assert_allclose(F.mse_loss(x, y, reduction).data, reduce_ref(d * d, reduction), rtol=1e-12)
     np.testing.assert_allclose(F.l1_loss(x, y, reduction).data, reduce_ref(np.abs(d), reduction), rtol=1e-12)
@@ -253,8 +257,9 @@ def test_binary_cross_entropy(reduction, shape, seed):
     x = t64(rng.uniform(0.05, 0.95, shape))
     t = t64(rng.uniform(0.0, 1.0, shape))
     per = -(t.data * np.log(x.data) + (1 - t.data) * np.log(1 - x.data))
-    np.testing.assert_allclose(F.binary_cross_entropy(x, t, reduction).data, reduce_ref(per, reduction),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(x, t, reduction).data, reduce_ref(per, reduction), rtol=1e-12
+    )
     assert tg.gradcheck(lambda x, t: F.binary_cross_entropy(x, t, reduction), [x, t])
 
 
@@ -262,7 +267,7 @@ def test_binary_cross_entropy(reduction, shape, seed):
 @given(shape=st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple), seed=seeds)
 def test_binary_cross_entropy_with_logits(reduction, shape, seed):
     rng = np.random.default_rng(seed)
-    x = t64(values(seed, shape) * 3)
+    x = t64(sample(shape, seed=seed) * 3)
     t = t64(rng.uniform(0.0, 1.0, shape))
     s = 1 / (1 + np.exp(-x.data))
     per = -(t.data * np.log(s) + (1 - t.data) * np.log(1 - s))
@@ -293,8 +298,9 @@ def test_binary_cross_entropy_clamps_logs_at_minus_100():
 
 
 def test_binary_cross_entropy_with_logits_is_stable_at_extremes():
-    loss, x = float32_loss_and_grad(F.binary_cross_entropy_with_logits, [1e4, -1e4, 1e4, -1e4, 0.0],
-                                    [1, 0, 0, 1, 1])
+    loss, x = float32_loss_and_grad(
+        F.binary_cross_entropy_with_logits, [1e4, -1e4, 1e4, -1e4, 0.0], [1, 0, 0, 1, 1]
+    )
     np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4, math.log(2)], rtol=1e-6)
     np.testing.assert_allclose(x.grad.data, [0, 0, 1, -1, -0.5], atol=1e-7)  # sigmoid(x) - t
 
@@ -306,20 +312,25 @@ def test_bce_losses_match_torch():
     z = rng.standard_normal((3, 4)) * 4
     t = rng.uniform(0, 1, (3, 4))
     tf = torch.nn.functional
-    np.testing.assert_allclose(F.binary_cross_entropy(t64(x), t).data,
-                               tf.binary_cross_entropy(torch.tensor(x), torch.tensor(t)).numpy(), rtol=1e-10)
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(t64(z), t).data,
-                               tf.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(t)).numpy(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(t64(x), t).data,
+        tf.binary_cross_entropy(torch.tensor(x), torch.tensor(t)).numpy(),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(t64(z), t).data,
+        tf.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(t)).numpy(),
+        rtol=1e-10,
+    )
 
 
 # ---- modules and one_hot ---------------------------------------------------------------------
 
 
 def test_loss_modules_call_the_functions():
-    x = t64(values(0, (4, 3)))
+    x = t64(sample((4, 3), seed=0))
     t = np.array([0, 2, 1, 2])
-    y = t64(values(1, (4, 3)), requires_grad=False)
+    y = t64(sample((4, 3), seed=1), requires_grad=False)
     p = t64(np.random.default_rng(0).uniform(0.1, 0.9, (4, 3)), requires_grad=False)
     cases = [
         (nn.CrossEntropyLoss(reduction="sum"), F.cross_entropy(x, t, "sum"), t),

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nn.pooling import avg_pool2d, max_pool2d
 
 import nn
 import tinygrad_kr as tg
-from nn.pooling import avg_pool2d, max_pool2d
 from tinygrad_kr import Tensor
-
-from .strategies import values
+from tinygrad_kr.testing import sample
 
 # ---- references and strategies --------------------------------------------------------------
 
@@ -79,7 +78,7 @@ shapes_nc = st.tuples(st.integers(1, 2), st.integers(1, 3))
 @given(pool_window(), shapes_nc, st.integers(0, 2**31))
 def test_max_pool2d_matches_loops(win, nc, seed):
     kernel, stride, padding, dilation, hw = win
-    x = values(seed, nc + hw)
+    x = sample(nc + hw, seed=seed)
     y = max_pool2d(Tensor(x), kernel, stride, padding, dilation)
     np.testing.assert_array_equal(y.data, pool_loops(x, kernel, stride, padding, dilation))
 
@@ -87,7 +86,7 @@ def test_max_pool2d_matches_loops(win, nc, seed):
 @pytest.mark.parametrize("h,w", [(4, 6), (5, 7), (2, 3), (3, 2)])
 def test_max_pool_2x2_floor_semantics(h, w):
     """The 2x2/2 fast path: odd sizes drop the last row/column, like PyTorch."""
-    x = values(0, (2, 3, h, w))
+    x = sample((2, 3, h, w), seed=0)
     y = max_pool2d(Tensor(x), 2)
     assert y.shape == (2, 3, h // 2, w // 2)
     np.testing.assert_array_equal(y.data, pool_loops(x, (2, 2), (2, 2), (0, 0)))
@@ -96,7 +95,7 @@ def test_max_pool_2x2_floor_semantics(h, w):
 def test_pool_window_larger_than_input_is_an_error():
     """Like PyTorch: a 2x2 window on a 1-pixel-high input has no output row."""
     with pytest.raises(ValueError, match=r"max_pool2d.*\(2, 3, 1, 2\)"):
-        max_pool2d(Tensor(values(0, (2, 3, 1, 2))), 2)
+        max_pool2d(Tensor(sample((2, 3, 1, 2), seed=0)), 2)
 
 
 def test_max_pool_padding_is_minus_infinity():
@@ -108,14 +107,14 @@ def test_max_pool_padding_is_minus_infinity():
 @given(pool_window(max_extra=3), shapes_nc, st.integers(0, 2**31))
 def test_max_pool2d_gradcheck(win, nc, seed):
     kernel, stride, padding, dilation, hw = win
-    x = Tensor(values(seed, nc + hw, "distinct"), requires_grad=True)  # no ties
+    x = Tensor(sample(nc + hw, "distinct", seed=seed), requires_grad=True)  # no ties
     assert tg.gradcheck(lambda t: max_pool2d(t, kernel, stride, padding, dilation), [x])
 
 
 @pytest.mark.parametrize("kernel,stride", [((1, 1), (1, 2)), ((1, 2), (1, 3)), ((2, 2), (3, 3))])
 def test_pixels_in_no_window_get_zero_gradient(kernel, stride):
     """Windows smaller than the stride skip pixels; those get exactly zero, not stale memory."""
-    x = Tensor(values(0, (2, 2, 5, 6), "distinct"), requires_grad=True)
+    x = Tensor(sample((2, 2, 5, 6), "distinct", seed=0), requires_grad=True)
     max_pool2d(x, kernel, stride).sum().backward()
     hit = np.zeros(x.shape, bool)
     for i in range(kernel[0]):
@@ -126,7 +125,7 @@ def test_pixels_in_no_window_get_zero_gradient(kernel, stride):
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 6), (1, 2, 5, 5)])
 def test_max_pool_2x2_gradcheck(shape):
-    x = Tensor(values(3, shape, "distinct"), requires_grad=True)
+    x = Tensor(sample(shape, "distinct", seed=3), requires_grad=True)
     assert tg.gradcheck(lambda t: max_pool2d(t, 2), [x])
 
 
@@ -140,7 +139,7 @@ def test_ties_send_the_gradient_to_the_first_maximum(kernel, stride, padding):
     ties) against the loop-found first position of each window."""
     x = Tensor(np.full((1, 1, 6, 6), 2.0), requires_grad=True)
     y = max_pool2d(x, kernel, stride, padding)
-    g = values(1, y.shape)
+    g = sample(y.shape, seed=1)
     y.backward(g)
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
@@ -167,14 +166,14 @@ def test_tie_in_the_bottom_row_goes_left():
 def test_max_pool_double_backward():
     """The gradient is linear in the upstream gradient (RouteToMax); its own gradient is
     GatherAtMax, and that one's gradient is RouteToMax again."""
-    x = Tensor(values(0, (2, 2, 5, 6), "distinct"), requires_grad=True)
-    u = Tensor(values(1, (2, 2, 5, 6)))
+    x = Tensor(sample((2, 2, 5, 6), "distinct", seed=0), requires_grad=True)
+    u = Tensor(sample((2, 2, 5, 6), seed=1))
 
     def first(gy):  # gy -> <d maxpool(x)/dx applied to gy, u>
         (gx,) = tg.grad(max_pool2d(x, 3, stride=2, padding=1), [x], grad_outputs=gy, create_graph=True)
         return gx * u
 
-    gy = Tensor(values(2, (2, 2, 3, 3)), requires_grad=True)
+    gy = Tensor(sample((2, 2, 3, 3), seed=2), requires_grad=True)
     assert tg.gradcheck(first, [gy])
 
     def second(v):  # v -> d/dgy <RouteToMax(gy), v>, recorded: GatherAtMax, then RouteToMax
@@ -183,7 +182,7 @@ def test_max_pool_double_backward():
         (ggy,) = tg.grad((gx * v).sum(), [g0], create_graph=True)
         return ggy
 
-    assert tg.gradcheck(second, [Tensor(values(3, (2, 2, 5, 6)), requires_grad=True)])
+    assert tg.gradcheck(second, [Tensor(sample((2, 2, 5, 6), seed=3), requires_grad=True)])
     # second derivative with respect to x itself is zero (routing is piecewise constant); the
     # recorded gradient stays connected to x, as in PyTorch, so a penalty on it gets zeros
     (gx,) = tg.grad(max_pool2d(x, 2).sum(), [x], create_graph=True)
@@ -197,7 +196,7 @@ def test_max_pool_double_backward():
 @given(pool_window(dilation=False), shapes_nc, st.booleans(), st.integers(0, 2**31))
 def test_avg_pool2d_matches_loops(win, nc, count_include_pad, seed):
     kernel, stride, padding, _, hw = win
-    x = values(seed, nc + hw)
+    x = sample(nc + hw, seed=seed)
     y = avg_pool2d(Tensor(x), kernel, stride, padding, count_include_pad)
     ref = pool_loops(x, kernel, stride, padding, mode="avg", count_include_pad=count_include_pad)
     np.testing.assert_allclose(y.data, ref, rtol=1e-12, atol=1e-15)
@@ -216,7 +215,7 @@ def test_avg_pool_padding_counts_by_default():
 @given(pool_window(dilation=False, max_extra=3), shapes_nc, st.booleans(), st.integers(0, 2**31))
 def test_avg_pool2d_gradcheck_and_double_backward(win, nc, count_include_pad, seed):
     kernel, stride, padding, _, hw = win
-    x = Tensor(values(seed, nc + hw), requires_grad=True)
+    x = Tensor(sample(nc + hw, seed=seed), requires_grad=True)
 
     def fn(t):
         return avg_pool2d(t, kernel, stride, padding, count_include_pad)
@@ -225,9 +224,9 @@ def test_avg_pool2d_gradcheck_and_double_backward(win, nc, count_include_pad, se
 
     def grad_of(gy):  # AvgPool2dTranspose, and its backward AvgPool2d
         (gx,) = tg.grad(fn(x), [x], grad_outputs=gy, create_graph=True)
-        return gx * Tensor(values(seed + 1, x.shape))
+        return gx * Tensor(sample(x.shape, seed=seed + 1))
 
-    gy = Tensor(values(seed + 2, fn(x).shape), requires_grad=True)
+    gy = Tensor(sample(fn(x).shape, seed=seed + 2), requires_grad=True)
     assert tg.gradcheck(grad_of, [gy])
 
 
@@ -238,14 +237,14 @@ def test_avg_pool2d_gradcheck_and_double_backward(win, nc, count_include_pad, se
 @pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
 def test_channel_major_input_gives_the_same_values_and_gradients(pool, kernel, stride, padding):
     """Conv outputs are (N, C, H, W) views of (C, N, H, W) memory; pooling must not care."""
-    base = values(0, (3, 2, 7, 6), "distinct")  # (C, N, H, W) memory
+    base = sample((3, 2, 7, 6), "distinct", seed=0)  # (C, N, H, W) memory
     g = None
     results = []
     for arr in (np.ascontiguousarray(base.transpose(1, 0, 2, 3)), base.transpose(1, 0, 2, 3)):
         x = Tensor(arr, requires_grad=True)
         y = pool(x, kernel, stride, padding)
         if g is None:
-            g = values(1, y.shape)
+            g = sample(y.shape, seed=1)
         y.backward(g)
         results.append((y.data, x.grad.data))
     np.testing.assert_array_equal(results[0][0], results[1][0])
@@ -257,7 +256,7 @@ def test_channel_major_input_gives_the_same_values_and_gradients(pool, kernel, s
     "layer", [nn.MaxPool2d(2), nn.MaxPool2d(3, 1, 1), nn.AvgPool2d(2), nn.AvgPool2d(3, 2, 1, False)]
 )
 def test_dtype_is_preserved(layer, dtype):
-    x = Tensor(values(0, (2, 3, 6, 6)).astype(dtype), requires_grad=True)
+    x = Tensor(sample((2, 3, 6, 6), seed=0).astype(dtype), requires_grad=True)
     y = layer(x)
     assert y.dtype == dtype
     (y * y).sum().backward()
@@ -268,7 +267,7 @@ def test_dtype_is_preserved(layer, dtype):
 
 
 def test_layers():
-    x = Tensor(values(0, (1, 2, 6, 6)))
+    x = Tensor(sample((1, 2, 6, 6), seed=0))
     np.testing.assert_array_equal(nn.MaxPool2d(3, stride=2, padding=1)(x).data, max_pool2d(x, 3, 2, 1).data)
     np.testing.assert_array_equal(
         nn.AvgPool2d((2, 3)).data if False else nn.AvgPool2d((2, 3))(x).data, avg_pool2d(x, (2, 3)).data
@@ -320,7 +319,7 @@ def test_errors():
 @pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0))])
 def test_pooling_matches_torch(kernel, stride, padding):
     torch = pytest.importorskip("torch")
-    x = values(0, (2, 3, 7, 8))
+    x = sample((2, 3, 7, 8), seed=0)
     x[0, 0, :2, :2] = 1.0  # a tie: routed to the first maximum by both
     for ours, theirs, kw in (
         (max_pool2d, torch.nn.functional.max_pool2d, {}),
@@ -331,7 +330,7 @@ def test_pooling_matches_torch(kernel, stride, padding):
         tt = torch.tensor(x, requires_grad=True)
         y = ours(xt, kernel, stride, padding, **kw)
         ty = theirs(tt, kernel, stride, padding, **kw)
-        up = values(1, y.shape)
+        up = sample(y.shape, seed=1)
         y.backward(up)
         ty.backward(torch.tensor(up))
         np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)

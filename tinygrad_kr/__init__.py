@@ -48,6 +48,7 @@ from .tensor import (
     zeros_like,
 )
 from .viz import draw_graph, save_graph
+from .backprop import save_backward_steps, trace_backward  # noqa: I001  (after viz: it draws with it)
 
 __version__ = "0.1.0"
 
@@ -57,7 +58,8 @@ __all__ = [
     "gradcheck", "numerical_grad", "GradcheckError", "manual_seed", "get_generator",
     "concatenate", "stack", "where", "zeros", "ones", "zeros_like", "ones_like", "full",
     "arange", "eye", "randn", "rand", "save", "load", "CheckpointError",
-    "draw_graph", "save_graph", "set_blas_threads", "blas_threads", "callbacks", "data", "datasets", "train",
+    "draw_graph", "save_graph", "trace_backward", "save_backward_steps",
+    "set_blas_threads", "blas_threads", "callbacks", "data", "datasets", "train",
     "tensor", "from_numpy", "cat", "matmul", "allclose", "randint",
     "float16", "float32", "float64", "int32", "int64",
 ]  # tg.bool is not here: `from tinygrad_kr import *` must not replace Python's bool

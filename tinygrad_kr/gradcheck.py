@@ -68,6 +68,28 @@ def gradcheck(
     values.
     """
     inputs = [as_tensor(x) for x in _as_list(inputs)]
+    found = first_order_mismatch(fn, inputs, eps, atol, rtol, seed)
+    if found is not None:
+        i, index, a, n = found
+        raise GradcheckError(
+            f"gradcheck: input {i} (shape {inputs[i].shape}): gradients differ at index {index}: "
+            f"analytic {a!r}, numeric {n!r} (atol={atol}, rtol={rtol})"
+        )
+    return True
+
+
+def upstream_weight(shape: tuple, seed: int) -> np.ndarray:
+    """The fixed random upstream gradient the checks weight fn's output with: uniform in
+    [0.5, 1.5] (never all ones, which hides transposition bugs)."""
+    return np.random.default_rng(seed).uniform(0.5, 1.5, size=shape)
+
+
+def first_order_mismatch(
+    fn: Callable, inputs: list[Tensor], eps: float, atol: float, rtol: float, seed: int
+) -> tuple | None:
+    """The check behind `gradcheck` and `tinygrad_kr.testing`: None when the engine's gradient
+    of sum(fn(*inputs) * weight) matches central differences for every input that requires
+    grad, else (input position, worst index, analytic value, numeric value)."""
     for i, x in enumerate(inputs):
         if x.dtype != np.float64:
             raise TypeError(
@@ -78,7 +100,9 @@ def gradcheck(
     if not wanted:
         raise ValueError("gradcheck: no input requires grad")
     out = fn(*inputs)
-    weight = np.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    weight = upstream_weight(out.shape, seed)
     if not out.requires_grad:
         raise GradcheckError("gradcheck: the output does not depend on any input that requires grad")
     analytic = grad(out, wanted, grad_outputs=Tensor(weight.astype(out.dtype)), allow_unused=True)
@@ -89,15 +113,21 @@ def gradcheck(
             continue
         a = np.zeros(x.shape) if analytic[k] is None else np.asarray(analytic[k].data, np.float64)
         k += 1
-        n = numeric[i]
-        if a.shape != n.shape:
-            raise GradcheckError(f"gradcheck: input {i}: gradient shape {a.shape} != input shape {n.shape}")
-        err = np.abs(a - n) - (atol + rtol * np.abs(n))
-        if err.size and (not np.isfinite(a).all() or err.max() > 0):
-            worst = np.unravel_index(int(np.argmax(np.where(np.isfinite(err), err, np.inf))), a.shape)
+        if a.shape != numeric[i].shape:
             raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}): gradients differ at index "
-                f"{tuple(map(int, worst))}: "
-                f"analytic {a[worst]!r}, numeric {n[worst]!r} (atol={atol}, rtol={rtol})"
+                f"gradcheck: input {i}: gradient shape {a.shape} != input shape {numeric[i].shape}"
             )
-    return True
+        found = worst_mismatch(a, numeric[i], atol, rtol)
+        if found is not None:
+            return (i, *found)
+    return None
+
+
+def worst_mismatch(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> tuple | None:
+    """None when |analytic - numeric| <= atol + rtol * |numeric| everywhere (and analytic is
+    finite), else (index, analytic value, numeric value) where it is exceeded most."""
+    err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+    if not err.size or (np.isfinite(analytic).all() and not err.max() > 0):
+        return None
+    worst = np.unravel_index(int(np.argmax(np.where(np.isfinite(err), err, np.inf))), analytic.shape)
+    return tuple(map(int, worst)), float(analytic[worst]), float(numeric[worst])
