@@ -41,7 +41,7 @@ IMPL_MODULES = ("numpy_ref", "impl_torch", "impl_dezero", "impl_kr")
 BASELINES = ("numpy_ref", "torch")
 GUARD_TOL = 1e-4
 EPOCH_TOL = 1e-3  # an epoch's mean loss after hundreds of float32 steps: rounding adds up
-LOAD_WARN = 0.2  # cores used by other processes while timing
+LOAD_WARN = 0.2  # cores used by other processes (or taken by the hypervisor) while timing
 
 
 class Unavailable(Exception):
@@ -249,12 +249,13 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def _cpu_snapshot():
     """(machine busy s, steal s, CPU s of this process and its finished children, wall s).
 
-    A finished child (the quickstart run) counts as our own work; the spinner of the busy
-    cases is still running when the load is taken, so it counts as another process."""
+    A finished child (the quickstart run) counts as our own work, except the spinners of the
+    busy cases, which stand for another program (stop_spinner keeps their CPU time apart)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:9]]
     busy, steal, t = (v[0] + v[1] + v[2] + v[5] + v[6]) / _TICK, v[7] / _TICK, os.times()
-    return busy, steal, t.user + t.system + t.children_user + t.children_system, time.monotonic()
+    own = t.user + t.system + t.children_user + t.children_system - _SPINNERS_CPU[0]
+    return busy, steal, own, time.monotonic()
 
 
 def _load_between(a, b) -> dict:
@@ -265,6 +266,9 @@ def _load_between(a, b) -> dict:
             "own_cores": round((b[2] - a[2]) / wall, 3)}
 
 
+_SPINNERS_CPU = [0.0]  # CPU seconds of the spinners stopped so far
+
+
 def start_spinner() -> subprocess.Popen:
     """A process that keeps one core busy (the 'busy laptop' of the busy workloads)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -272,7 +276,9 @@ def start_spinner() -> subprocess.Popen:
 
 def stop_spinner(proc: subprocess.Popen) -> None:
     os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=10)
+    _, status, usage = os.wait4(proc.pid, 0)  # reaps it, with its own CPU time
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    _SPINNERS_CPU[0] += usage.ru_utime + usage.ru_stime
 
 
 def _minflt() -> int:
@@ -400,9 +406,13 @@ def run_case(wl: Workload, size, impls: list[str], args) -> dict:
     res["load"] = load = _load_between(snap, _cpu_snapshot())
     if spinner is not None:
         stop_spinner(spinner)
+    busy = spinner is not None or getattr(prob, "busy", False)  # quickstart:busy spins per run
+    if busy:
         load["other_cores_expected"] = 1.0
-    if load["other_cores"] > LOAD_WARN and not wl.busy:
+    if load["other_cores"] > LOAD_WARN and not busy:
         log(f"  WARNING: other processes used {load['other_cores']} cores while timing")
+    if load["steal_cores"] > LOAD_WARN:
+        log(f"  WARNING: the hypervisor took {load['steal_cores']} cores (steal time) while timing")
 
     ref = res["impls"].get("numpy_ref", {}).get("guard")
     if wl.guard == "epoch":  # no hand-written reference: the epoch's mean loss against torch's
@@ -551,10 +561,12 @@ def markdown(results: dict) -> str:
         w("")
         load = c.get("load", {})
         busy = "other_cores_expected" in load
+        steal = load.get("steal_cores", 0)
         w(f"{c['description']}. Other processes used {load.get('other_cores', 0):.2f} cores "
-          "while timing" + (" (one core kept busy on purpose)." if busy else ".")
+          "while timing" + (" (one core kept busy on purpose)" if busy else "")
+          + f"; the hypervisor took {steal:.2f} (steal time)."
           + (" **WARNING: busy machine, numbers not representative.**"
-             if load.get("other_cores", 0) > LOAD_WARN and not busy else ""))
+             if (load.get("other_cores", 0) > LOAD_WARN and not busy) or steal > LOAD_WARN else ""))
         w("")
         w(f"| impl | median {c['unit']} | p25–p75 | min | n | × numpy_ref | × torch | guard "
           "| notes |")
