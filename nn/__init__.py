@@ -10,7 +10,7 @@ either way.
 
 import sys
 
-import tinygrad_kr.nn as _package
+import tinygrad_kr.nn  # noqa: F401  (loads the package and its submodules, aliased below)
 
 for _name, _module in list(sys.modules.items()):
     if _name == "tinygrad_kr.nn" or _name.startswith("tinygrad_kr.nn."):
