@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import threads
 from ..autograd import Function
 
@@ -30,6 +32,11 @@ class MatMul(Function):
     def backward(self, gy):
         threads.check()
         a, b = self.saved_tensors
+        if isinstance(gy, np.ndarray) and 0 in gy.strides and all(self.needs_input_grad):
+            # A broadcast gradient (the gradient of a sum) has stride 0, which BLAS cannot
+            # take: numpy would copy it for each of the two products; copying it once here
+            # made big_matmul's backward 0.6-0.85 ms faster (of 16 ms).
+            gy = np.ascontiguousarray(gy)
         ga = gy @ b.mT if self.needs_input_grad[0] else None
         gb = a.mT @ gy if self.needs_input_grad[1] else None
         return ga, gb
