@@ -26,6 +26,7 @@ __all__ = [
     "grad",
     "topological_order",
     "sum_to_shape",
+    "broadcasts_to",
     "AccumulateGrad",
     "CaptureGrad",
 ]
@@ -404,7 +405,8 @@ def sum_to_shape(g: Any, shape: tuple) -> Any:
     return g.reshape(shape) if g.shape != shape else g
 
 
-def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """True when an array of `shape` broadcasts to `target` (numpy's rules, target unchanged)."""
     if len(shape) > len(target):
         return False
     return all(n == 1 or n == m for n, m in zip(shape[::-1], target[::-1]))
@@ -414,7 +416,7 @@ def _checked_grad(g: Any, shape: tuple, dtype: np.dtype, who: str, what: str) ->
     """g with the given shape and dtype, or an error: a gradient of a shape that `shape`
     broadcasts to is summed down, a float gradient of another dtype is cast."""
     if g.shape != shape:
-        if not _broadcasts_to(shape, g.shape):
+        if not broadcasts_to(shape, g.shape):
             raise RuntimeError(
                 f"{who} returned a gradient of shape {tuple(g.shape)} for {what} of shape "
                 f"{tuple(shape)}; a gradient must have its input's shape"

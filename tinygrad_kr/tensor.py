@@ -872,11 +872,7 @@ class Tensor:
                 f"{who}: the mask must be a bool tensor, got dtype {m.dtype} (shape {m.shape}); make one "
                 "with a comparison such as x > 0"
             )
-        try:
-            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not autograd.broadcasts_to(m.shape, self.shape):
             raise ValueError(
                 f"{who}: a mask of shape {m.shape} does not broadcast to the tensor's shape {self.shape}"
             )
@@ -1045,11 +1041,7 @@ class Tensor:
         """self summed down to `size`, a shape that broadcasts to self's (the reverse of
         `expand`), as PyTorch's sum_to_size: a (2, 3) tensor .sum_to_size(1, 3) sums axis 0."""
         size = _shape_arg(size)
-        try:
-            fits = np.broadcast_shapes(size, self.shape) == self.shape
-        except (ValueError, TypeError):
-            fits = False
-        if not fits:
+        if not autograd.broadcasts_to(size, self.shape):
             raise ValueError(
                 f"sum_to_size: size {size} does not broadcast to the tensor's shape {self.shape}"
             )
