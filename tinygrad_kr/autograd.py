@@ -547,8 +547,7 @@ def backward_pass(
                 continue
             if node.hooks:
                 gy = _run_hooks(node.hooks, gy, type(node).__name__)
-                sink.at_node(node, gy)
-            elif needed is not None:
+            if node.hooks or needed is not None:  # a retained .grad, or a tg.grad target, may be here
                 sink.at_node(node, gy)
             if needed is not None and node not in needed:
                 continue
@@ -558,10 +557,7 @@ def backward_pass(
             for edge, gx in zip(node.edges, gxs):
                 if gx is None or (needed is not None and edge not in needed and edge not in sink.targets):
                     continue
-                if edge in pending:
-                    _send(pending, edge, gx)
-                else:
-                    pending[edge] = gx
+                _send(pending, edge, gx)
             if not retain_graph:
                 node.release()
         for leaf, g in pending.items():  # what is left are the leaves

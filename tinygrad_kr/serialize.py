@@ -129,7 +129,7 @@ def _atomic_write(path: str, write: Callable[[BinaryIO], Any]) -> None:
     except BaseException:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except FileNotFoundError:  # never created, or already renamed: nothing to clean up
             pass
         raise
     _fsync_directory(directory)
@@ -143,7 +143,7 @@ def _fsync_directory(directory: str) -> None:
         return
     try:
         os.fsync(fd)
-    except OSError:
+    except OSError:  # a file system that cannot sync a directory: the rename stands regardless
         pass
     finally:
         os.close(fd)

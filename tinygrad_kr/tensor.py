@@ -1275,11 +1275,7 @@ class Tensor:
 
 
 def _count(t: Tensor, axis: Any) -> int:
-    axes = R.normalize_axis(axis, t.ndim, "mean")
-    n = 1
-    for a in axes:
-        n *= t.shape[a]
-    return n
+    return R.reduced_size(t.shape, R.normalize_axis(axis, t.ndim, "mean"))
 
 
 def _index(index: Any) -> tuple[tuple, list[Tensor]]:

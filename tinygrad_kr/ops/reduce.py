@@ -75,7 +75,7 @@ class Mean(Function):
     def forward(self, x):
         self.axes = normalize_axis(self.axis, x.ndim, "mean")
         self.shape = x.shape
-        self.n = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64))
+        self.n = reduced_size(x.shape, self.axes)
         total = np.sum(x, axis=self.axes, keepdims=self.keepdims, dtype=_accumulator(x.dtype))
         with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
             y = total / total.dtype.type(self.n)
@@ -84,6 +84,11 @@ class Mean(Function):
     def backward(self, gy):
         g = gy.reshape(keepdims_shape(self.shape, self.axes))
         return expand(g / max(self.n, 1), self.shape)
+
+
+def reduced_size(shape: tuple, axes: tuple) -> int:
+    """How many values a reduction over `axes` (normalized) combines into each output value."""
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
 def check_nonempty(x: np.ndarray, axis: Any, axes: tuple, op: str) -> None:
